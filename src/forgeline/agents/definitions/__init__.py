@@ -1,0 +1,1 @@
+"""The built-in agent definitions (`*.md`), read with `importlib.resources`."""

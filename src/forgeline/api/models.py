@@ -1,0 +1,57 @@
+"""Request and response bodies of the HTTP API."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+_STRICT = ConfigDict(extra="forbid")
+
+
+class RepositoryIn(BaseModel):
+    """A repository to clone: a local path or git URL, and an optional base branch."""
+
+    model_config = _STRICT
+    url: str = Field(min_length=1, max_length=4096)
+    branch: str | None = Field(default=None, max_length=255)
+
+
+class InitializeRequest(BaseModel):
+    """`POST /projects/initialize` and `POST /api/projects`."""
+
+    model_config = _STRICT
+    project_id: str | None = Field(default=None, max_length=64)
+    name: str | None = Field(default=None, max_length=200)
+    feature_request: str = Field(min_length=1, max_length=100_000)
+    repositories: list[RepositoryIn] = Field(min_length=1, max_length=20)
+    phases: list[str] | None = None
+    model: str | None = Field(default=None, max_length=300)
+
+
+class StartResearchRequest(BaseModel):
+    """`POST /agents/research/start`."""
+
+    model_config = _STRICT
+    project_id: str = Field(min_length=1, max_length=64)
+    feature_request: str | None = Field(default=None, max_length=100_000)
+
+
+class StartPhaseRequest(BaseModel):
+    """`POST /agents/planning/start` and `/agents/implementation/start`."""
+
+    model_config = _STRICT
+    project_id: str = Field(min_length=1, max_length=64)
+
+
+class AnswerRequest(BaseModel):
+    """`POST /api/questions/{id}/answer`: chosen option labels and/or free text."""
+
+    model_config = _STRICT
+    selected: list[str] = Field(default_factory=list, max_length=100)
+    other: str | None = Field(default=None, max_length=20_000)
+
+
+class DocumentIn(BaseModel):
+    """`PUT /api/projects/{id}/documents/{kind}`."""
+
+    model_config = _STRICT
+    content: str = Field(max_length=900_000)

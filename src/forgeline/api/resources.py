@@ -1,0 +1,137 @@
+"""The resource API under `/api` that the web UI uses (DESIGN §7)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+
+from forgeline.api.deps import ServiceDep, SettingsDep, StoreDep
+from forgeline.api.documents import (
+    document_kind,
+    read_document,
+    repository_diffs,
+    write_document,
+)
+from forgeline.api.models import AnswerRequest, DocumentIn, InitializeRequest
+from forgeline.api.projects import create_project, project_view
+from forgeline.api.sse import event_stream, parse_after
+from forgeline.domain.events import EventType, NewEvent
+from forgeline.store import FindingRecord, QuestionRecord, TaskRecord, UsageSummary
+from forgeline.tools.base import Answer
+
+router = APIRouter(prefix="/api", tags=["api"])
+
+
+@router.get("/projects")
+async def list_projects(store: StoreDep) -> list[dict[str, Any]]:
+    """Every project, newest first."""
+    projects = await store.list_projects()
+    return [p.model_dump(mode="json") for p in projects]
+
+
+@router.post("/projects", status_code=201)
+async def new_project(body: InitializeRequest, service: ServiceDep) -> dict[str, Any]:
+    """Create a project (same body as `/projects/initialize`)."""
+    project = await create_project(service, body)
+    return await project_view(service, project.id)
+
+
+@router.get("/projects/{project_id}")
+async def get_project(project_id: str, service: ServiceDep) -> dict[str, Any]:
+    """A project with its repositories and tasks."""
+    return await project_view(service, project_id)
+
+
+@router.get("/projects/{project_id}/tasks")
+async def list_tasks(project_id: str, store: StoreDep) -> list[TaskRecord]:
+    """A project's tasks."""
+    await store.get_project(project_id)
+    return await store.list_tasks(project_id)
+
+
+@router.get("/projects/{project_id}/questions")
+async def list_questions(
+    project_id: str, store: StoreDep, pending: bool | None = None
+) -> list[QuestionRecord]:
+    """A project's questions (`?pending=true` for the unanswered ones)."""
+    await store.get_project(project_id)
+    return await store.list_questions(project_id, pending=pending)
+
+
+@router.post("/questions/{question_id}/answer")
+async def answer_question(
+    question_id: str, body: AnswerRequest, service: ServiceDep
+) -> QuestionRecord:
+    """Answer a question; the waiting task continues once its batch is answered."""
+    question = await service.store.get_question(question_id)
+    answer = Answer(question=question.question, selected=body.selected, other=body.other)
+    return await service.answer(question_id, answer)
+
+
+@router.get("/projects/{project_id}/documents/{kind}")
+async def get_document(
+    project_id: str, kind: str, store: StoreDep, settings: SettingsDep
+) -> dict[str, Any]:
+    """research.md or planning.md: text and rendered HTML."""
+    await store.get_project(project_id)
+    return await read_document(settings.home, project_id, document_kind(kind))
+
+
+@router.put("/projects/{project_id}/documents/{kind}")
+async def put_document(
+    project_id: str, kind: str, body: DocumentIn, service: ServiceDep, settings: SettingsDep
+) -> dict[str, Any]:
+    """Replace research.md or planning.md with the user's edit."""
+    await service.store.get_project(project_id)
+    doc = document_kind(kind)
+    await write_document(settings.home, project_id, doc, body.content)
+    event = NewEvent(
+        type=EventType.DOCUMENT_UPDATED,
+        data={"document": doc, "size": len(body.content.encode()), "by": "user"},
+    )
+    await service.runtime.events.emit(project_id, event)
+    return await read_document(settings.home, project_id, doc)
+
+
+@router.get("/projects/{project_id}/diff")
+async def get_diff(project_id: str, store: StoreDep, settings: SettingsDep) -> list[dict[str, Any]]:
+    """Per repository, the diff against its base commit."""
+    await store.get_project(project_id)
+    repositories = await store.list_repositories(project_id)
+    return await repository_diffs(settings.home, project_id, repositories)
+
+
+@router.get("/projects/{project_id}/findings")
+async def list_findings(project_id: str, store: StoreDep) -> list[FindingRecord]:
+    """The overwatchers' findings."""
+    await store.get_project(project_id)
+    return await store.list_findings(project_id)
+
+
+@router.get("/projects/{project_id}/usage")
+async def get_usage(project_id: str, store: StoreDep) -> UsageSummary:
+    """Tokens and cost: total, per agent and per model."""
+    await store.get_project(project_id)
+    return await store.usage_summary(project_id)
+
+
+@router.post("/projects/{project_id}/phases/{phase}/start")
+async def start_phase(project_id: str, phase: str, service: ServiceDep) -> TaskRecord:
+    """Start a phase (`research`, `planning`, `implementation`)."""
+    return await service.start_phase(project_id, phase)
+
+
+@router.get("/projects/{project_id}/events")
+async def events(
+    project_id: str, request: Request, service: ServiceDep, after: str | None = None
+) -> StreamingResponse:
+    """Server-Sent Events: stored events after `Last-Event-ID` (or `?after=`), then live."""
+    await service.store.get_project(project_id)
+    after_seq = parse_after(request.headers.get("last-event-id"), after)
+    return StreamingResponse(
+        event_stream(request, service.runtime.events, project_id, after_seq),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

@@ -1,0 +1,106 @@
+"""The `forgeline` command line (DESIGN §6): the composition root for local use.
+
+Imports stay inside the commands so `forgeline --help` starts fast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(
+    name="forgeline",
+    help="Agents that research, plan and implement changes on your git repositories.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PAUSED = 0, 1, 2, 130
+
+
+@app.command()
+def run(
+    request: Annotated[str, typer.Argument(help="The feature request.")],
+    repo: Annotated[list[str], typer.Option("--repo", help="Repository URL or path (repeatable).")],
+    base_branch: Annotated[
+        str | None, typer.Option("--base-branch", help="Base branch for every repository.")
+    ] = None,
+    phases: Annotated[
+        str, typer.Option("--phases", help="Comma-separated: research,planning,implementation.")
+    ] = "research,planning,implementation",
+    model: Annotated[str | None, typer.Option("--model", help="provider:model")] = None,
+    answers: Annotated[
+        Path | None, typer.Option("--answers", help="YAML/JSON map: question header -> answer.")
+    ] = None,
+    auto_answer: Annotated[
+        bool, typer.Option("--auto-answer", help="Pick each question's first option.")
+    ] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON summary.")] = False,
+    allow_network: Annotated[
+        bool, typer.Option("--allow-network", help="Let sandboxed commands use the network.")
+    ] = False,
+) -> None:
+    """Run the workflow on REQUEST over the given repositories."""
+    from forgeline.console.commands import RunOptions, run_command
+
+    options = RunOptions(
+        request=request,
+        repos=repo,
+        base_branch=base_branch,
+        phases=phases,
+        model=model,
+        answers=answers,
+        auto_answer=auto_answer,
+        json_output=json_output,
+        allow_network=allow_network,
+    )
+    raise typer.Exit(asyncio.run(run_command(options)))
+
+
+@app.command()
+def resume(
+    task: Annotated[
+        str | None, typer.Argument(help="Task id; omit to resume every interrupted task.")
+    ] = None,
+    answers: Annotated[Path | None, typer.Option("--answers")] = None,
+    auto_answer: Annotated[bool, typer.Option("--auto-answer")] = False,
+    json_output: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Continue a paused task, or every task a crash interrupted."""
+    from forgeline.console.commands import resume_command
+
+    raise typer.Exit(asyncio.run(resume_command(task, answers, auto_answer, json_output)))
+
+
+@app.command()
+def demo(
+    json_output: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """The whole workflow on a bundled sample repository, with a scripted model (no LLM)."""
+    from forgeline.console.demo import demo_command
+
+    raise typer.Exit(asyncio.run(demo_command(json_output=json_output)))
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+) -> None:
+    """Serve the API and web UI, and run the durable workers."""
+    from forgeline.api.server import serve_command
+
+    raise typer.Exit(serve_command(host=host, port=port))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(EXIT_PAUSED)

@@ -1,0 +1,213 @@
+"""`forgeline run` and `forgeline resume`: start or continue work, follow it, summarise it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+
+from forgeline.console.answers import (
+    AnswerSource,
+    AutoAnswers,
+    FileAnswers,
+    TerminalAnswers,
+    load_answers_file,
+)
+from forgeline.console.follow import Progress, follow
+from forgeline.console.summary import print_summary, summarise
+from forgeline.domain.errors import ForgelineError, UserError
+from forgeline.settings import Settings
+
+if TYPE_CHECKING:
+    from forgeline.orchestrator.service import Service
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PAUSED = 0, 1, 2, 130
+
+
+@dataclass
+class RunOptions:
+    request: str
+    repos: list[str]
+    base_branch: str | None = None
+    phases: str = "research,planning,implementation"
+    model: str | None = None
+    answers: Path | None = None
+    auto_answer: bool = False
+    json_output: bool = False
+    allow_network: bool = False
+    settings: Settings | None = None
+    intro: str = ""
+
+
+def make_console(json_output: bool) -> Console:
+    return Console(stderr=json_output, highlight=False)
+
+
+def answer_source(answers: Path | None, auto: bool, console: Console) -> AnswerSource:
+    interactive = TerminalAnswers(console) if sys.stdin.isatty() else None
+    fallback: AnswerSource | None = AutoAnswers() if auto else interactive
+    if answers is not None:
+        return FileAnswers(load_answers_file(answers), fallback=fallback)
+    if fallback is None:
+        raise UserError(
+            "questions need answers: run in a terminal, or pass --answers FILE or --auto-answer"
+        )
+    return fallback
+
+
+async def run_command(options: RunOptions) -> int:
+    """Create the project, run its phases, follow them; returns the exit status."""
+    from forgeline.llm import default_model_spec
+    from forgeline.orchestrator.runtime import Runtime
+    from forgeline.orchestrator.service import Service, parse_phases
+    from forgeline.workspace.layout import RepoSpec
+
+    console = make_console(options.json_output)
+    settings = options.settings or Settings()
+    try:
+        phases = parse_phases(options.phases)
+        answers = answer_source(options.answers, options.auto_answer, console)
+        model = options.model or default_model_spec(settings)
+    except ForgelineError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        return EXIT_USAGE
+    runtime = await Runtime.start(settings, role="cli", listen=False)
+    try:
+        service = Service(runtime)
+        specs = [RepoSpec(url=r, branch=options.base_branch) for r in options.repos]
+        try:
+            project = await service.create_project(
+                feature_request=options.request,
+                repositories=specs,
+                phases=phases,
+                model=model,
+                allow_network=options.allow_network,
+            )
+        except ForgelineError as exc:
+            console.print(f"[red]error:[/] {exc}")
+            return EXIT_FAILED
+        if options.intro:
+            console.print(options.intro)
+        console.print(f"[bold]Project[/] {project.id}  [dim]workspace {project.workspace}[/]")
+        task = await service.start_pipeline(project.id, phases)
+        return await _follow_task(service, task.id, answers, console, options.json_output)
+    finally:
+        await runtime.stop()
+
+
+async def _follow_task(
+    service: Service, task_id: str, answers: AnswerSource, console: Console, json_output: bool
+) -> int:
+    from dbos import DBOS
+
+    task = await service.get_task(task_id)
+    handle = await DBOS.retrieve_workflow_async(task.workflow_id or task.id)
+    done = asyncio.ensure_future(_result(handle))
+    paused = _pause_on_interrupt(service, task_id, done)
+    try:
+        await follow(service, task.project_id, done, progress=Progress(console), answers=answers)
+    except ForgelineError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        await service.pause(task_id)
+        return EXIT_FAILED
+    finally:
+        asyncio.get_running_loop().remove_signal_handler(signal.SIGINT)
+    if paused.is_set():
+        console.print(f"\n[yellow]Paused.[/] Continue with: [bold]forgeline resume {task_id}[/]")
+        return EXIT_PAUSED
+    summary = await summarise(service, task_id)
+    if json_output:
+        print(json.dumps(summary, indent=2, default=str))
+    else:
+        print_summary(console, summary)
+    return EXIT_OK if summary["status"] == "completed" else EXIT_FAILED
+
+
+async def _result(handle: Any) -> Any:
+    try:
+        return await handle.get_result()
+    except Exception as exc:  # cancelled (paused) or failed: the summary tells which
+        return {"status": "stopped", "error": str(exc)}
+
+
+def _pause_on_interrupt(service: Any, task_id: str, done: asyncio.Future[Any]) -> asyncio.Event:
+    """Ctrl-C pauses the task (resumable) instead of killing it mid-step."""
+    paused = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def on_sigint() -> None:
+        if paused.is_set():
+            return
+        paused.set()
+
+        async def pause() -> None:
+            try:
+                await service.pause(task_id)
+            finally:
+                if not done.done():
+                    done.set_result({"status": "paused"})
+
+        loop.create_task(pause())
+
+    loop.add_signal_handler(signal.SIGINT, on_sigint)
+    return paused
+
+
+async def resume_command(
+    task_id: str | None, answers_file: Path | None, auto: bool, json_output: bool
+) -> int:
+    """Resume one paused task, or every task a crash interrupted, and follow it."""
+    from forgeline.orchestrator.runtime import Runtime
+    from forgeline.orchestrator.service import Service
+
+    console = make_console(json_output)
+    try:
+        answers = answer_source(answers_file, auto, console)
+    except ForgelineError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        return EXIT_USAGE
+    runtime = await Runtime.start(Settings(), role="resume", listen=True)
+    try:
+        service = Service(runtime)
+        try:
+            roots = await _resume(service, task_id)
+        except ForgelineError as exc:
+            console.print(f"[red]error:[/] {exc}")
+            return EXIT_FAILED
+        if not roots:
+            console.print("Nothing to resume: no paused or interrupted task.")
+            return EXIT_OK
+        status = EXIT_OK
+        for root in roots:
+            console.print(f"[bold]Resuming[/] {root}")
+            code = await _follow_task(service, root, answers, console, json_output)
+            status = max(status, code)
+        return status
+    finally:
+        await runtime.stop()
+
+
+async def _resume(service: Any, task_id: str | None) -> list[str]:
+    """Resume and return the root tasks to follow."""
+    if task_id is not None:
+        task = await service.get_task(task_id)
+        if task.status == "paused":
+            await service.resume(task_id)
+        else:
+            await service.resume_interrupted()
+        return [_root_of(task_id)]
+    resumed = await service.resume_interrupted()
+    roots = sorted({_root_of(w) for w in resumed})
+    return roots
+
+
+def _root_of(task_id: str) -> str:
+    """Child tasks are named after their parent: `run-abc-implementation-cp1-review`."""
+    parts = task_id.split("-")
+    return "-".join(parts[:2]) if len(parts) > 2 else task_id

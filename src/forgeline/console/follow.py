@@ -1,0 +1,175 @@
+"""Follow a running task on the terminal: live progress lines and questions answered."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+
+from forgeline.console.answers import AnswerSource
+from forgeline.domain.errors import UserError
+from forgeline.domain.events import Event
+from forgeline.orchestrator.service import Service
+
+ICONS = {"blocker": "red", "major": "yellow", "minor": "cyan", "nit": "dim"}
+
+
+def describe_call(name: str, args: dict[str, Any]) -> str:
+    """One line for a tool call: the tool and its most telling argument."""
+    for key in ("file_path", "pattern", "command", "path"):
+        if key in args:
+            value = str(args[key]).replace("\n", " ")
+            return f"{name} {value[:100]}"
+    if name == "AskUser":
+        return f"AskUser ({len(args.get('questions', []))} questions)"
+    if name == "Report":
+        return f"Report {args.get('verdict', '')} ({len(args.get('findings', []))} findings)"
+    if name == "TodoWrite":
+        return f"TodoWrite ({len(args.get('todos', []))} items)"
+    return name
+
+
+class Progress:
+    """Renders events as lines; keeps a running token and cost total."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.tokens = 0
+        self.cost = 0.0
+
+    def show(self, event: Event) -> None:
+        handler = getattr(self, f"_on_{event.type}", None)
+        if handler is not None:
+            handler(event.data)
+
+    def _line(self, text: str) -> None:
+        self.console.print(text, highlight=False)
+
+    def _on_phase_started(self, d: dict[str, Any]) -> None:
+        self.console.rule(f"[bold]{d.get('phase', '')}")
+
+    def _on_task_started(self, d: dict[str, Any]) -> None:
+        self._line(f"[bold blue]▶[/] {d.get('agent')} agent started")
+
+    def _on_model_text(self, d: dict[str, Any]) -> None:
+        first = next((ln for ln in str(d.get("text", "")).splitlines() if ln.strip()), "")
+        if first:
+            self._line(f"  [dim]{escape(d.get('agent', ''))}: {escape(first[:140])}[/]")
+
+    def _on_tool_call(self, d: dict[str, Any]) -> None:
+        self._line(
+            f"  [cyan]{escape(d.get('agent', ''))} ›[/] {escape(describe_call(d['name'], d.get('input', {})))}"
+        )
+
+    def _on_tool_result(self, d: dict[str, Any]) -> None:
+        if d.get("is_error"):
+            first = str(d.get("content", "")).splitlines()[:1]
+            self._line(f"    [red]✗ {escape(first[0][:160] if first else 'error')}[/]")
+
+    def _on_finding(self, d: dict[str, Any]) -> None:
+        colour = ICONS.get(d.get("severity", ""), "white")
+        where = (
+            f" {d['path']}" + (f":{d['line']}" if d.get("line") else "") if d.get("path") else ""
+        )
+        self._line(
+            f"  [{colour}]⚑ {d.get('agent')} [{d.get('severity')}]{escape(where)}: {escape(d.get('message', ''))}[/]"
+        )
+
+    def _on_commit(self, d: dict[str, Any]) -> None:
+        subject = str(d.get("message", "")).splitlines()[0] if d.get("message") else ""
+        self._line(
+            f"  [green]● commit {d.get('sha', '')[:10]}[/] {escape(d.get('repo', ''))}: {escape(subject)}"
+        )
+
+    def _on_gate(self, d: dict[str, Any]) -> None:
+        verdict = (
+            "[green]passed[/]"
+            if d.get("passed")
+            else f"[red]{len(d.get('blockers', []))} blocker(s)[/]"
+        )
+        verdicts = ", ".join(f"{k}: {v}" for k, v in d.get("verdicts", {}).items())
+        self._line(f"  [bold]gate round {d.get('round')}[/]: {verdict} ({verdicts})")
+
+    def _on_question_answered(self, d: dict[str, Any]) -> None:
+        for a in d.get("answers", []):
+            self._line(f"  [yellow]?[/] {escape(a['question'])} [bold]→ {escape(a['answer'])}[/]")
+
+    def _on_push(self, d: dict[str, Any]) -> None:
+        self._line(f"  [magenta]↑ {escape(d.get('repo', ''))}: {escape(d.get('message', ''))}[/]")
+
+    def _on_usage(self, d: dict[str, Any]) -> None:
+        self.tokens += sum(
+            int(d.get(k, 0))
+            for k in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
+        )
+        self.cost += float(d.get("cost_usd", 0.0))
+
+    def _on_task_completed(self, d: dict[str, Any]) -> None:
+        self._line(
+            f"[bold green]✓[/] {d.get('agent')} done  [dim]{self.tokens:,} tokens, ${self.cost:.4f}[/]"
+        )
+
+    def _on_task_failed(self, d: dict[str, Any]) -> None:
+        self._line(f"[bold red]✗ {d.get('agent')} failed:[/] {escape(str(d.get('error', '')))}")
+
+    def _on_task_paused(self, d: dict[str, Any]) -> None:
+        self._line(f"[yellow]⏸ {d.get('agent')} paused[/]")
+
+    def _on_task_resumed(self, d: dict[str, Any]) -> None:
+        self._line(f"[yellow]▶ {d.get('agent')} resumed[/]")
+
+    def _on_warning(self, d: dict[str, Any]) -> None:
+        self._line(f"  [yellow]! {escape(str(d.get('message', '')))}[/]")
+
+
+async def follow(
+    service: Service,
+    project_id: str,
+    done: asyncio.Future[Any],
+    *,
+    progress: Progress,
+    answers: AnswerSource,
+    after_seq: int = 0,
+) -> None:
+    """Show events and answer questions until `done` resolves."""
+    bus = service.runtime.events
+    seen: set[str] = set()
+
+    async def consume() -> None:
+        async for event in bus.subscribe(project_id, after_seq=after_seq):
+            progress.show(event)
+            if event.type == "question_asked":
+                await _answer_batch(service, project_id, event, answers, seen)
+
+    consumer = asyncio.create_task(consume())
+    try:
+        await asyncio.wait([consumer, done], return_when=asyncio.FIRST_COMPLETED)
+        if consumer.done() and consumer.exception():
+            raise consumer.exception()  # type: ignore[misc]
+        await asyncio.sleep(0.3)  # let the last events of the run arrive
+    finally:
+        consumer.cancel()
+        await asyncio.gather(consumer, return_exceptions=True)
+
+
+async def _answer_batch(
+    service: Service, project_id: str, event: Event, answers: AnswerSource, seen: set[str]
+) -> None:
+    questions = await service.store.list_questions(project_id)
+    batch = [q for q in questions if q.batch == event.data.get("batch") and q.answer is None]
+    for question in sorted(batch, key=lambda q: q.position):
+        if question.id in seen:
+            continue
+        seen.add(question.id)
+        while True:
+            answer = await answers.answer(question)
+            try:
+                await service.answer(question.id, answer)
+                break
+            except UserError as exc:
+                progress_console = getattr(answers, "_console", None)
+                if progress_console is None:
+                    raise
+                progress_console.print(f"  [red]{escape(str(exc))}[/]")

@@ -1,0 +1,123 @@
+"""`scripted:<path>`: replays a script of turns per agent (DESIGN §5). No LLM.
+
+The script maps agent names to turns. Each run of an agent replays the turns after
+those earlier runs consumed: a run ends at the first turn without tool calls, so the
+second review run starts after the first review run's final turn. Which turn to
+replay is derived from the request (the number of assistant messages so far), so a
+restarted process replays the same turn the crashed one would have.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError
+
+from forgeline.domain.errors import ModelError, UserError
+from forgeline.domain.messages import Message, ModelRequest, ModelResponse, ToolCall, Usage
+from forgeline.llm.base import TextCallback
+
+
+class ScriptedToolCall(BaseModel):
+    name: str
+    input: dict[str, Any] = Field(default_factory=dict)
+
+
+class ScriptedTurn(BaseModel):
+    text: str = ""
+    tool_calls: list[ScriptedToolCall] = Field(default_factory=list)
+    # Seconds to wait before answering (benchmarks simulate model latency with it).
+    delay: float = 0.0
+
+
+class Script(BaseModel):
+    agents: dict[str, list[ScriptedTurn]]
+    delay: float = 0.0
+
+    def runs(self, agent: str) -> list[list[ScriptedTurn]]:
+        """Split an agent's turns into runs, each ending at a turn without tool calls."""
+        runs: list[list[ScriptedTurn]] = [[]]
+        for turn in self.agents.get(agent, []):
+            runs[-1].append(turn)
+            if not turn.tool_calls:
+                runs.append([])
+        return [run for run in runs if run]
+
+
+def load_script(path: Path) -> Script:
+    """Read and validate a script file (YAML or JSON)."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UserError(f"cannot read model script {path}: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise UserError(f"model script {path} is not valid YAML/JSON: {exc}") from exc
+    try:
+        return Script.model_validate(raw)
+    except ValidationError as exc:
+        raise UserError(f"model script {path} is malformed: {exc}") from exc
+
+
+class ScriptedModel:
+    """A model that replays scripted turns for one agent run.
+
+    Args:
+        script: The parsed script.
+        agent: The agent whose turns are replayed.
+        run_index: Which run of this agent in the project (0 for the first).
+        label: Shown in the model name.
+    """
+
+    def __init__(self, script: Script, *, agent: str, run_index: int = 0, label: str = "") -> None:
+        self._script = script
+        self._agent = agent
+        self._run_index = run_index
+        self._label = label
+
+    @property
+    def name(self) -> str:
+        return f"scripted:{self._label}"
+
+    def _turns(self) -> list[ScriptedTurn]:
+        runs = self._script.runs(self._agent)
+        flat = [turn for run in runs[self._run_index :] for turn in run]
+        return flat
+
+    async def complete(
+        self, request: ModelRequest, *, on_text: TextCallback | None = None
+    ) -> ModelResponse:
+        index = sum(1 for m in request.messages if m.role == "assistant")
+        turns = self._turns()
+        if index >= len(turns):
+            raise ModelError(
+                f"the scripted model has no more turns for agent '{self._agent}' "
+                f"(run {self._run_index + 1}, turn {index + 1})"
+            )
+        turn = turns[index]
+        delay = turn.delay or self._script.delay
+        if delay:
+            await asyncio.sleep(delay)
+        if on_text and turn.text:
+            on_text(turn.text)
+        calls = [
+            ToolCall(id=f"call_{self._run_index}_{index}_{i}", name=c.name, input=c.input)
+            for i, c in enumerate(turn.tool_calls)
+        ]
+        message = Message(role="assistant", text=turn.text, tool_calls=calls)
+        usage = Usage(
+            input_tokens=_estimate_tokens(request),
+            output_tokens=max(1, len(turn.text) // 4 + 20 * len(calls)),
+            calls=1,
+        )
+        stop = "tool_use" if calls else "end_turn"
+        return ModelResponse(message=message, stop_reason=stop, usage=usage, model=self.name)
+
+
+def _estimate_tokens(request: ModelRequest) -> int:
+    size = len(request.system) + sum(len(m.model_dump_json()) for m in request.messages)
+    size += len(json.dumps([t.input_schema for t in request.tools]))
+    return max(1, size // 4)

@@ -1,0 +1,133 @@
+"""One agent run inside a workflow: its definition, model, tools, scopes and sandbox."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from forgeline.agents.definition import AgentDefinition
+from forgeline.agents.loader import build_system_prompt, load_agents, project_rules
+from forgeline.agents.loop import AgentResult, Budget, Hooks, run_agent
+from forgeline.domain.errors import UserError
+from forgeline.domain.events import ListSink
+from forgeline.domain.messages import Message
+from forgeline.llm import default_model_spec, resolve_model
+from forgeline.orchestrator.durable import DurableQuestions, DurableSink, durable_step
+from forgeline.orchestrator.runtime import Runtime
+from forgeline.store.schemas import ProjectRecord, RepositoryRecord
+from forgeline.tools.base import SandboxPolicy, ToolContext
+from forgeline.workspace.layout import Workspace
+
+
+@dataclass
+class AgentTask:
+    """What one agent run needs to know.
+
+    Attributes:
+        project: The project.
+        repos: Its repositories.
+        ws: Its workspace.
+        task_id: The task (and workflow) id.
+        agent: The agent's name.
+        root: The agent's workspace root (overwatchers get their own worktrees).
+        writable: What Write/Edit may change.
+        sandbox_writable: What Bash may change.
+        sandbox_readable: Extra read-only paths Bash may see (e.g. a worktree's git dir).
+        run_index: Which run of this agent in the project (scripted models use it).
+    """
+
+    project: ProjectRecord
+    repos: list[RepositoryRecord]
+    ws: Workspace
+    task_id: str
+    agent: str
+    root: Path
+    writable: tuple[Path, ...] = ()
+    sandbox_writable: tuple[Path, ...] = ()
+    sandbox_readable: tuple[Path, ...] = ()
+    run_index: int = 0
+    messages: list[Message] = field(default_factory=list)
+
+
+def definition_for(runtime: Runtime, task: AgentTask) -> AgentDefinition:
+    agents = load_agents(home=runtime.settings.home, repositories=repo_paths(task))
+    if task.agent not in agents:
+        raise UserError(f"no agent named '{task.agent}' (known: {', '.join(sorted(agents))})")
+    return agents[task.agent]
+
+
+def repo_paths(task: AgentTask) -> list[Path]:
+    return [task.ws.repo_path(r.name) for r in task.repos]
+
+
+def overview(task: AgentTask) -> str:
+    lines = [f"Workspace root (your working directory): {task.root}"]
+    lines.append(f"Feature request: {task.project.feature_request}")
+    for repo in task.repos:
+        lines.append(
+            f"- repository `{repo.name}/` (from {repo.url}), base branch "
+            f"{repo.base_branch or '?'}, feature branch {repo.branch or task.project.branch}"
+        )
+    return "\n".join(lines)
+
+
+def model_spec(runtime: Runtime, task: AgentTask, defn: AgentDefinition) -> str:
+    return defn.model or task.project.model or default_model_spec(runtime.settings)
+
+
+def sandbox_policy(runtime: Runtime, task: AgentTask) -> SandboxPolicy:
+    settings = runtime.settings
+    hidden = tuple(p for p in (settings.home, Path("/root"), Path("/home")) if p.exists())
+    return SandboxPolicy(
+        workspace=task.root,
+        writable=task.sandbox_writable,
+        readable=task.sandbox_readable,
+        hidden=hidden,
+        network=settings.allow_network or task.project.allow_network,
+        enabled=settings.sandbox == "on",
+    )
+
+
+async def run_agent_task(
+    runtime: Runtime, task: AgentTask, *, sink: DurableSink, hooks: Hooks | None = None
+) -> AgentResult:
+    """Run the task's agent to its end, durably, continuing `task.messages`."""
+    defn = definition_for(runtime, task)
+    rules = project_rules(repo_paths(task))
+    system = build_system_prompt(defn, rules=rules, workspace_overview=overview(task))
+    model = resolve_model(
+        model_spec(runtime, task, defn),
+        settings=runtime.settings,
+        agent=task.agent,
+        run_index=task.run_index,
+    )
+    ctx = ToolContext(
+        workspace=task.root.resolve(),
+        agent=task.agent,
+        writable=task.writable,
+        sandbox=sandbox_policy(runtime, task),
+        sink=ListSink(),
+        task_id=task.task_id,
+        max_output_chars=runtime.settings.max_tool_output_chars,
+        bash_default_timeout_ms=runtime.settings.bash_default_timeout_ms,
+        bash_max_timeout_ms=runtime.settings.bash_max_timeout_ms,
+    )
+    if "AskUser" in defn.tools:
+        ctx.ask_user = DurableQuestions(
+            runtime, project_id=task.project.id, task_id=task.task_id, sink=sink
+        )
+    budget = Budget(
+        max_steps=defn.max_steps, max_tokens=defn.max_tokens, max_cost_usd=defn.max_cost_usd
+    )
+    return await run_agent(
+        agent=task.agent,
+        model=model,
+        system=system,
+        tools=defn.tools,
+        ctx=ctx,
+        messages=task.messages,
+        sink=sink,
+        steps=durable_step,
+        budget=budget,
+        hooks=hooks,
+    )

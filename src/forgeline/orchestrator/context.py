@@ -1,0 +1,52 @@
+"""What every phase body gets: the project, its workspace, the task and its event sink."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from forgeline.domain.events import EventType, NewEvent
+from forgeline.orchestrator.durable import DurableSink, durable_step
+from forgeline.orchestrator.runtime import Runtime
+from forgeline.store.schemas import ProjectRecord, RepositoryRecord, TaskRecord
+from forgeline.workspace.layout import Workspace, open_workspace
+
+
+@dataclass
+class PhaseContext:
+    runtime: Runtime
+    project: ProjectRecord
+    repos: list[RepositoryRecord]
+    task: TaskRecord
+    ws: Workspace
+    sink: DurableSink
+
+    @property
+    def project_id(self) -> str:
+        return self.project.id
+
+    @property
+    def task_id(self) -> str:
+        return self.task.id
+
+    @property
+    def agent(self) -> str:
+        return self.task.agent
+
+    async def emit(self, type_: EventType, data: dict[str, Any]) -> None:
+        await self.sink.emit(NewEvent(type=type_, task_id=self.task_id, data=data))
+
+
+async def load_context(runtime: Runtime, project_id: str, task_id: str) -> PhaseContext:
+    """Read the project, repositories and task (a durable step: stable across replays)."""
+    store = runtime.store
+
+    async def read() -> tuple[ProjectRecord, list[RepositoryRecord], TaskRecord]:
+        project = await store.get_project(project_id)
+        repos = await store.list_repositories(project_id)
+        return project, repos, await store.get_task(task_id)
+
+    project, repos, task = await durable_step("load", read)
+    ws = open_workspace(runtime.settings.home, project_id)
+    sink = DurableSink(runtime, project_id=project_id, workflow_id=task_id, ws=ws)
+    return PhaseContext(runtime, project, repos, task, ws, sink)

@@ -1,0 +1,338 @@
+"""Implementation: checkpoint commits, overwatchers at each checkpoint, the final gate,
+documentation and the push.
+
+The implementation agent works; after each turn that changed files Forgeline commits a
+checkpoint and starts the review, security and test overwatchers on it (child
+workflows, concurrent). Their findings reach the agent before its next model call.
+When the agent ends, the three run over the whole diff; open blockers send it back
+for another round, at most `max_gate_rounds` times.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from forgeline.agents.loop import AgentRun
+from forgeline.domain.events import EventType
+from forgeline.domain.messages import Message
+from forgeline.orchestrator.agent_task import run_agent_task
+from forgeline.orchestrator.context import PhaseContext
+from forgeline.orchestrator.durable import durable_step
+from forgeline.orchestrator.phases import (
+    PhaseError,
+    agent_task,
+    check_outcome,
+    read_document,
+    run_index,
+)
+from forgeline.store.schemas import FindingRecord
+from forgeline.workspace import git
+
+OVERWATCHERS = ("review", "security", "test")
+
+
+@dataclass
+class Checkpoints:
+    """The implementation agent's hooks: commit, start overwatchers, deliver findings."""
+
+    ctx: PhaseContext
+    run_base: dict[str, int]
+    commits: list[dict[str, str]] = field(default_factory=list)
+    children: list[str] = field(default_factory=list)
+    last_finding: int = 0
+    runs: int = 0
+    review: bool = True
+
+    async def before_model_call(self, run: AgentRun) -> str:
+        findings = await durable_step("collect_findings", self._new_findings)
+        if not findings:
+            return ""
+        self.last_finding = max(f.id for f in findings)
+        return format_findings("Overwatcher findings on your latest checkpoint", findings)
+
+    async def _new_findings(self) -> list[FindingRecord]:
+        rows = await self.ctx.runtime.store.list_findings(self.ctx.project_id)
+        prefix = f"{self.ctx.task_id}-cp"
+        return [
+            f
+            for f in rows
+            if f.task_id and f.task_id.startswith(prefix) and f.id > self.last_finding
+        ]
+
+    async def after_turn(self, run: AgentRun) -> None:
+        if not run.files_changed:
+            return
+        run.files_changed = False
+        shas = await self.commit(_turn_text(run.messages))
+        if shas and self.review:
+            await self.start_overwatchers("checkpoint", shas, round_=0)
+
+    async def commit(self, text: str) -> dict[str, str]:
+        """Commit every repository with changes; returns {repo: sha} of the new commits."""
+        shas: dict[str, str] = {}
+        for repo in self.ctx.repos:
+            path = self.ctx.ws.repo_path(repo.name)
+            made = await durable_step("checkpoint_commit", lambda p=path: self._commit(p, text))  # type: ignore[misc]
+            if made is None:
+                continue
+            sha, message, files = made
+            shas[repo.name] = sha
+            self.commits.append({"repo": repo.name, "sha": sha, "message": message})
+            data = {"repo": repo.name, "sha": sha, "message": message, "files": files}
+            await self.ctx.emit(EventType.COMMIT, data)
+        return shas
+
+    async def _commit(self, path: Any, text: str) -> tuple[str, str, list[str]] | None:
+        await git.run("add", "--all", cwd=path)
+        staged = await git.run("diff", "--cached", "--name-only", cwd=path)
+        files = [f for f in staged.stdout.splitlines() if f]
+        if not files:
+            return None
+        message = commit_message(text, files, self.ctx.project.feature_request)
+        settings = self.ctx.runtime.settings
+        sha = await git.commit_all(
+            path,
+            message,
+            author_name=settings.commit_author_name,
+            author_email=settings.commit_author_email,
+        )
+        return (sha, message, files) if sha else None
+
+    async def start_overwatchers(
+        self, kind: str, shas: dict[str, str], *, round_: int
+    ) -> list[str]:
+        """Start the three overwatchers on `shas`; returns their task ids."""
+        from forgeline.orchestrator.workflows import overwatcher_workflow, start_child
+
+        self.runs += 1
+        ids = []
+        for agent in OVERWATCHERS:
+            child = (
+                f"{self.ctx.task_id}-{'cp' if kind == 'checkpoint' else 'gate'}{self.runs}-{agent}"
+            )
+            index = self.run_base[agent]
+            self.run_base[agent] += 1
+            spec = {
+                "agent": agent,
+                "kind": kind,
+                "round": round_,
+                "run_index": index,
+                "commits": shas,
+            }
+            await durable_step(
+                "create_task",
+                lambda a=agent, c=child: self.ctx.runtime.store.create_task(  # type: ignore[misc]
+                    self.ctx.project_id, "implementation", a, task_id=c
+                ),
+            )
+            await start_child(overwatcher_workflow, child, self.ctx.project_id, child, spec)
+            ids.append(child)
+        self.children.extend(ids)
+        return ids
+
+
+async def wait_for(task_ids: list[str]) -> list[dict[str, Any]]:
+    from dbos import DBOS
+
+    results = []
+    for task_id in task_ids:
+        handle = await DBOS.retrieve_workflow_async(task_id)
+        results.append(await handle.get_result())
+    return results
+
+
+def commit_message(text: str, files: list[str], request: str) -> str:
+    """A message that says what changed: the agent's own summary line, then the files."""
+    lines = [ln.strip(" #*-") for ln in text.splitlines() if ln.strip(" #*-")]
+    subject = lines[0] if lines else f"Update {', '.join(files[:3])}"
+    if len(subject) > 72:
+        subject = subject[:69].rstrip() + "..."
+    shown = "\n".join(f"- {f}" for f in files[:30])
+    more = f"\n- ... and {len(files) - 30} more" if len(files) > 30 else ""
+    return f"{subject}\n\nFiles changed:\n{shown}{more}\n\nForgeline: {request[:200]}\n"
+
+
+def format_findings(title: str, findings: list[FindingRecord]) -> str:
+    lines = [f"[Forgeline] {title}:"]
+    for f in findings:
+        where = f" {f.path}:{f.line}" if f.path and f.line else (f" {f.path}" if f.path else "")
+        lines.append(f"- [{f.severity}] {f.agent}{where}: {f.message}")
+    lines.append("Fix every blocker. For any finding you believe is wrong, say precisely why.")
+    return "\n".join(lines)
+
+
+def _turn_text(messages: list[Message]) -> str:
+    """The text of the latest assistant turn: what the agent said it was doing."""
+    for message in reversed(messages):
+        if message.role == "assistant":
+            return message.text
+    return ""
+
+
+def _last_text(messages: list[Message]) -> str:
+    for message in reversed(messages):
+        if message.role == "assistant" and message.text.strip():
+            return message.text
+    return ""
+
+
+async def implement(ctx: PhaseContext) -> dict[str, Any]:
+    """The implementation phase: rounds of work and gates, then documentation and push."""
+    settings = ctx.runtime.settings
+    repos = tuple(ctx.ws.repo_path(r.name) for r in ctx.repos)
+    task = agent_task(
+        ctx, "implementation", writable=repos, run_index=await run_index(ctx, "implementation")
+    )
+    task.messages.append(Message(role="user", text=_implementation_message(ctx)))
+    bases = {agent: await run_index(ctx, agent) for agent in OVERWATCHERS}
+    hooks = Checkpoints(ctx, run_base=bases)
+    gate: dict[str, Any] = {}
+    for round_ in range(1, settings.max_gate_rounds + 1):
+        result = await run_agent_task(ctx.runtime, task, sink=ctx.sink, hooks=hooks)
+        check_outcome(result, "implementation")
+        await hooks.commit(result.final_text)
+        gate = await run_gate(ctx, hooks, round_)
+        if gate["passed"]:
+            break
+        if round_ == settings.max_gate_rounds:
+            raise PhaseError(
+                f"the final gate still has {len(gate['blockers'])} open blocker(s) after "
+                f"{round_} round(s): " + "; ".join(b["message"] for b in gate["blockers"][:5])
+            )
+        task.messages.append(Message(role="user", text=gate["feedback"]))
+    docs = await _documentation_task(ctx)
+    pushes = await push_all(ctx)
+    return {
+        "gate": gate,
+        "commits": hooks.commits,
+        "documentation": docs,
+        "pushes": pushes,
+        "summary": _last_text(task.messages)[:2000],
+    }
+
+
+async def run_gate(ctx: PhaseContext, hooks: Checkpoints, round_: int) -> dict[str, Any]:
+    """Wait for checkpoint overwatchers, then run all three over the whole diff."""
+    await wait_for(hooks.children)
+    heads = await durable_step("heads", lambda: _heads(ctx))
+    gate_ids = await hooks.start_overwatchers("gate", heads, round_=round_)
+    results = await wait_for(gate_ids)
+    failed = [r for r in results if r.get("status") != "completed"]
+    if failed:
+        raise PhaseError("an overwatcher failed at the final gate: " + str(failed[0].get("error")))
+    blockers = [f for r in results for f in r.get("findings", []) if f["severity"] == "blocker"]
+    gate = {
+        "round": round_,
+        "passed": not blockers,
+        "blockers": blockers,
+        "verdicts": {r["agent"]: r["verdict"] for r in results},
+        "test_commands": next((r["commands"] for r in results if r["agent"] == "test"), []),
+    }
+    lines = [
+        f"- [{b['severity']}] {b['agent']} {b.get('path') or ''}: {b['message']}" for b in blockers
+    ]
+    gate["feedback"] = (
+        "[Forgeline] The final gate over the whole diff found blockers. Fix them, run the "
+        "tests, then stop:\n" + "\n".join(lines)
+    )
+    if gate["passed"]:
+        await durable_step("resolve_findings", lambda: _resolve_all(ctx))
+    await ctx.emit(EventType.GATE, {k: v for k, v in gate.items() if k != "feedback"})
+    return gate
+
+
+async def _heads(ctx: PhaseContext) -> dict[str, str]:
+    return {r.name: await git.head_sha(ctx.ws.repo_path(r.name)) for r in ctx.repos}
+
+
+async def _resolve_all(ctx: PhaseContext) -> None:
+    store = ctx.runtime.store
+    rows = await store.list_findings(ctx.project_id, status="open")
+    ids = [f.id for f in rows if f.task_id and f.task_id.startswith(ctx.task_id)]
+    if ids:
+        await store.resolve_findings(ctx.project_id, ids)
+
+
+def _implementation_message(ctx: PhaseContext) -> str:
+    plan = read_document(ctx.ws.planning_md) or "(no planning.md: planning was skipped)"
+    research = read_document(ctx.ws.research_md) or "(no research.md: research was skipped)"
+    return (
+        f"Feature request:\n\n{ctx.project.feature_request}\n\n"
+        f"planning.md:\n\n{plan}\n\nresearch.md:\n\n{research}\n\n"
+        f"Implement the plan in the repositories (branch {ctx.project.branch} is checked out). "
+        "Forgeline commits a checkpoint after each turn in which you change files; do not "
+        "commit or push yourself. Run the tests before you finish."
+    )
+
+
+async def _documentation_task(ctx: PhaseContext) -> dict[str, Any]:
+    from forgeline.orchestrator.workflows import phase_workflow, run_child
+
+    child = f"{ctx.task_id}-docs"
+    await durable_step(
+        "create_task",
+        lambda: ctx.runtime.store.create_task(
+            ctx.project_id, "documentation", "documentation", task_id=child
+        ),
+    )
+    result = await run_child(phase_workflow, child, ctx.project_id, child, "documentation")
+    if result.get("status") != "completed":
+        raise PhaseError(f"documentation failed: {result.get('error')}")
+    return result
+
+
+async def document(ctx: PhaseContext) -> dict[str, Any]:
+    """The documentation agent updates docs; its work is committed separately."""
+    repos = tuple(ctx.ws.repo_path(r.name) for r in ctx.repos)
+    task = agent_task(
+        ctx, "documentation", writable=repos, run_index=await run_index(ctx, "documentation")
+    )
+    diff = await durable_step("diff", lambda: _whole_diff(ctx))
+    task.messages.append(
+        Message(
+            role="user",
+            text=(
+                f"Feature request:\n\n{ctx.project.feature_request}\n\nThe change so far:\n\n{diff}\n\n"
+                "Update the documentation and changelog for this change. Do not change code."
+            ),
+        )
+    )
+    hooks = Checkpoints(ctx, run_base={}, review=False)
+    result = await run_agent_task(ctx.runtime, task, sink=ctx.sink, hooks=hooks)
+    check_outcome(result, "documentation")
+    await hooks.commit(result.final_text or "Document the change")
+    return {"commits": hooks.commits, "summary": result.final_text[:2000]}
+
+
+async def _whole_diff(ctx: PhaseContext, cap: int = 40_000) -> str:
+    parts = []
+    for repo in ctx.repos:
+        base = repo.base_sha or "HEAD"
+        text = await git.diff(ctx.ws.repo_path(repo.name), base)
+        parts.append(f"### {repo.name}\n{text}")
+    joined = "\n".join(parts)
+    return joined if len(joined) <= cap else joined[:cap] + "\n[... diff cut ...]"
+
+
+async def push_all(ctx: PhaseContext) -> list[dict[str, str]]:
+    """Push each repository's feature branch to its origin, when it has one."""
+    pushes = []
+    for repo in ctx.repos:
+        outcome = await durable_step(
+            "push", lambda r=repo: _push(ctx, r.name, r.branch or ctx.project.branch)
+        )  # type: ignore[misc]
+        pushes.append(outcome)
+        await ctx.emit(EventType.PUSH, outcome)
+    return pushes
+
+
+async def _push(ctx: PhaseContext, name: str, branch: str) -> dict[str, str]:
+    path = ctx.ws.repo_path(name)
+    if await git.remote_url(path) is None:
+        return {"repo": name, "status": "skipped", "message": "no origin remote"}
+    try:
+        message = await git.push(path, branch=branch)
+    except git.GitError as exc:
+        return {"repo": name, "status": "failed", "message": str(exc)}
+    return {"repo": name, "status": "pushed", "message": message}

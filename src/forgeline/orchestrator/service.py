@@ -1,0 +1,259 @@
+"""The operations the CLI and the HTTP API share: projects, phases, pause/resume/cancel,
+answers. Routes and commands stay thin by calling these."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from dbos import DBOS, SetWorkflowID
+
+from forgeline.domain.errors import ConflictError, NotFoundError, UserError
+from forgeline.domain.events import EventType, NewEvent
+from forgeline.llm import validate_model_spec
+from forgeline.orchestrator.runtime import Runtime, executor_alive
+from forgeline.orchestrator.session import sync_session
+from forgeline.store.schemas import (
+    NewRepository,
+    ProjectRecord,
+    QuestionRecord,
+    TaskRecord,
+    TaskStatus,
+)
+from forgeline.tools.base import Answer
+from forgeline.workspace.layout import RepoSpec, create_workspace, delete_workspace, read_metadata
+from forgeline.workspace.slug import branch_name, slugify
+
+PHASES = ("research", "planning", "implementation")
+ACTIVE = frozenset({"pending", "running", "waiting"})
+UNFINISHED = ACTIVE | {"paused"}
+
+
+def parse_phases(text: str | Sequence[str] | None) -> list[str]:
+    """`research,planning` -> ["research", "planning"], in workflow order; validated."""
+    if text is None:
+        return list(PHASES)
+    items = text.split(",") if isinstance(text, str) else list(text)
+    names = [p.strip() for p in items if p.strip()]
+    unknown = [p for p in names if p not in PHASES]
+    if unknown or not names:
+        raise UserError(
+            f"unknown phase(s) {', '.join(unknown) or '(none)'}: use {', '.join(PHASES)}"
+        )
+    return [p for p in PHASES if p in names]
+
+
+class Service:
+    """Project and task operations over one started `Runtime`."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.store = runtime.store
+
+    async def create_project(
+        self,
+        *,
+        feature_request: str,
+        repositories: Sequence[RepoSpec],
+        name: str | None = None,
+        project_id: str | None = None,
+        phases: Sequence[str] | None = None,
+        model: str | None = None,
+        allow_network: bool = False,
+    ) -> ProjectRecord:
+        """Validate, clone into a new workspace, and record the project."""
+        if not feature_request.strip():
+            raise UserError("the feature request is empty")
+        if not repositories:
+            raise UserError("give at least one repository")
+        if model:
+            validate_model_spec(model)
+        pid = project_id or uuid.uuid4().hex[:12]
+        if await self._exists(pid):
+            raise ConflictError(f"project {pid} already exists")
+        ws = await create_workspace(
+            home=self.runtime.settings.home,
+            project_id=pid,
+            feature_request=feature_request,
+            repositories=list(repositories),
+            created_at=datetime.now(UTC),
+        )
+        slug = slugify(feature_request)
+        meta = read_metadata(ws)
+        repos = [NewRepository(**r.model_dump()) for r in meta.repositories]
+        project = await self.store.create_project(
+            project_id=pid,
+            repositories=repos,
+            name=name or feature_request.strip().splitlines()[0][:80],
+            feature_request=feature_request,
+            phases=parse_phases(phases),
+            model=model,
+            workspace=str(ws.root),
+            slug=slug,
+            branch=branch_name(slug),
+            allow_network=allow_network,
+        )
+        await sync_session(self.runtime, pid, status="created")
+        return project
+
+    async def _exists(self, project_id: str) -> bool:
+        try:
+            await self.store.get_project(project_id)
+        except NotFoundError:
+            return False
+        return True
+
+    async def start_phase(self, project_id: str, phase: str) -> TaskRecord:
+        """Start one phase's task; refused while another task runs or out of order."""
+        from forgeline.orchestrator.workflows import phase_workflow
+
+        project = await self.store.get_project(project_id)
+        if phase not in PHASES:
+            raise UserError(f"unknown phase '{phase}'")
+        await self._check_can_start(project, phase)
+        task = await self.store.create_task(project_id, phase, phase, task_id=_task_id(phase))
+        await self._launch(phase_workflow, task.id, project_id, task.id, phase)
+        return task
+
+    async def start_pipeline(self, project_id: str, phases: Sequence[str]) -> TaskRecord:
+        """Run the given phases in order as one task (what `forgeline run` does)."""
+        from forgeline.orchestrator.workflows import pipeline_workflow
+
+        project = await self.store.get_project(project_id)
+        await self._check_can_start(project, phases[0])
+        task = await self.store.create_task(project_id, "run", "pipeline", task_id=_task_id("run"))
+        await self._launch(pipeline_workflow, task.id, project_id, task.id, list(phases))
+        return task
+
+    async def _launch(self, workflow: Any, task_id: str, *args: Any) -> None:
+        await self.store.update_task(task_id, workflow_id=task_id)
+        with SetWorkflowID(task_id):
+            await DBOS.start_workflow_async(workflow, *args)
+
+    async def _check_can_start(self, project: ProjectRecord, phase: str) -> None:
+        tasks = await self.store.list_tasks(project.id)
+        busy = [t for t in tasks if t.status in UNFINISHED]
+        if busy:
+            raise ConflictError(
+                f"task {busy[0].id} ({busy[0].phase}) is {busy[0].status}; "
+                "wait for it, or resume or cancel it first"
+            )
+        done = {t.phase for t in tasks if t.status == "completed"}
+        for earlier in PHASES[: PHASES.index(phase)]:
+            if earlier in project.phases and earlier not in done:
+                raise ConflictError(f"start {earlier} before {phase} (phases run in order)")
+
+    async def get_task(self, task_id: str) -> TaskRecord:
+        return await self.store.get_task(task_id)
+
+    async def _family(self, task_id: str) -> list[TaskRecord]:
+        """The task and every unfinished task of its project (a phase and its children)."""
+        task = await self.store.get_task(task_id)
+        tasks = await self.store.list_tasks(task.project_id)
+        return [t for t in tasks if t.status in UNFINISHED or t.id == task.id]
+
+    async def pause(self, task_id: str) -> TaskRecord:
+        """Stop the task (and its project's other running tasks) at once; resumable."""
+        family = [t for t in await self._family(task_id) if t.status in ACTIVE]
+        if not family:
+            raise ConflictError(f"task {task_id} is not running")
+        await self._stop(family, "paused", EventType.TASK_PAUSED)
+        return await self.store.get_task(task_id)
+
+    async def cancel(self, task_id: str) -> TaskRecord:
+        """Stop the task for good."""
+        family = [t for t in await self._family(task_id) if t.status in UNFINISHED]
+        if not family:
+            raise ConflictError(f"task {task_id} has already finished")
+        await self._stop(family, "cancelled", EventType.TASK_CANCELLED)
+        await sync_session(self.runtime, family[0].project_id, status="cancelled")
+        return await self.store.get_task(task_id)
+
+    async def _stop(self, tasks: list[TaskRecord], status: TaskStatus, event: EventType) -> None:
+        for task in tasks:
+            await DBOS.cancel_workflow_async(task.workflow_id or task.id)
+            running = self.runtime.running.get(task.id)
+            if running is not None:
+                running.cancel()
+        for task in tasks:
+            await self.store.update_task(task.id, status=status)
+            await self._emit(task, event)
+        project_status = "paused" if status == "paused" else "cancelled"
+        await sync_session(self.runtime, tasks[0].project_id, status=project_status)
+
+    async def resume(self, task_id: str) -> TaskRecord:
+        """Continue a paused task (and the tasks paused with it) where it stopped."""
+        family = [t for t in await self._family(task_id) if t.status == "paused"]
+        if not family:
+            raise ConflictError(f"task {task_id} is not paused")
+        for task in sorted(family, key=lambda t: len(t.id), reverse=True):
+            await self.store.update_task(task.id, status="running")
+            await DBOS.resume_workflow_async(task.workflow_id or task.id)
+            await self._emit(task, EventType.TASK_RESUMED)
+        await sync_session(self.runtime, family[0].project_id, status="running")
+        return await self.store.get_task(task_id)
+
+    async def _emit(self, task: TaskRecord, type_: EventType) -> None:
+        data = {"phase": task.phase, "agent": task.agent}
+        await self.runtime.events.emit(
+            task.project_id, NewEvent(type=type_, task_id=task.id, data=data)
+        )
+
+    async def answer(self, question_id: str, answer: Answer) -> QuestionRecord:
+        """Record an answer; when its whole batch is answered, wake the waiting task."""
+        question = await self.store.get_question(question_id)
+        validate_answer(question, answer)
+        record = await self.store.answer_question(question_id, answer)
+        batch = [
+            q
+            for q in await self.store.list_questions(question.project_id)
+            if q.batch == question.batch
+        ]
+        if all(q.answer is not None for q in batch):
+            ordered = sorted(batch, key=lambda q: q.position)
+            message = [q.answer.model_dump() for q in ordered if q.answer is not None]
+            await DBOS.send_async(question.task_id or "", message, question.batch)
+        return record
+
+    async def delete_workspace(self, project_id: str) -> None:
+        """Cancel the project's tasks, remove its workspace directory and its records."""
+        await self.store.get_project(project_id)
+        tasks = await self.store.list_tasks(project_id)
+        active = [t for t in tasks if t.status in UNFINISHED]
+        if active:
+            await self._stop(active, "cancelled", EventType.TASK_CANCELLED)
+        await asyncio.to_thread(delete_workspace, self.runtime.settings.home, project_id)
+        await self.store.delete_project(project_id)
+
+    async def resume_interrupted(self) -> list[str]:
+        """Resume every task whose process died mid-run (kill -9, power loss)."""
+        pending = await DBOS.list_workflows_async(
+            status=["PENDING"], load_input=False, load_output=False
+        )
+        orphans = [w.workflow_id for w in pending if not executor_alive(w.executor_id or "local")]
+        for workflow_id in orphans:
+            await DBOS.resume_workflow_async(workflow_id)
+        return orphans
+
+
+def validate_answer(question: QuestionRecord, answer: Answer) -> None:
+    """An answer must pick existing options (one unless multi-select) or say "Other"."""
+    labels = {o.label for o in question.options or []}
+    if question.options is None:
+        if not (answer.other or "").strip() and not answer.selected:
+            raise UserError("this question needs a free-text answer")
+        return
+    unknown = [s for s in answer.selected if s not in labels]
+    if unknown:
+        raise UserError(f"'{unknown[0]}' is not one of the options: {', '.join(sorted(labels))}")
+    if len(answer.selected) > 1 and not question.multi_select:
+        raise UserError("this question takes one answer")
+    if not answer.selected and not (answer.other or "").strip():
+        raise UserError("choose an option or answer 'Other' with text")
+
+
+def _task_id(phase: str) -> str:
+    return f"{phase}-{uuid.uuid4().hex[:10]}"

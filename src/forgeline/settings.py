@@ -1,0 +1,53 @@
+"""The one settings class. Read from `FORGELINE_*` environment variables; no side effects."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ModelPrice(BaseModel):
+    """USD per million tokens."""
+
+    input: float
+    output: float
+    cache_read: float | None = None
+    cache_write: float | None = None
+
+
+class Settings(BaseSettings):
+    """Forgeline's configuration. Every field maps to `FORGELINE_<NAME>`."""
+
+    model_config = SettingsConfigDict(env_prefix="FORGELINE_", extra="ignore")
+
+    home: Path = Field(default_factory=lambda: Path.home() / ".forgeline")
+    database_url: str | None = None
+    redis_url: str | None = None
+    model: str | None = None
+    sandbox: Literal["on", "off"] = "on"
+    allow_network: bool = False
+    api_token: SecretStr | None = None
+    prices: dict[str, ModelPrice] = Field(default_factory=dict)
+    max_gate_rounds: int = 3
+    commit_author_name: str = "Forgeline"
+    commit_author_email: str = "forgeline@localhost"
+    bash_default_timeout_ms: int = 120_000
+    bash_max_timeout_ms: int = 600_000
+    max_tool_output_chars: int = 30_000
+
+    @property
+    def workspaces_dir(self) -> Path:
+        return self.home / "workspaces"
+
+    @property
+    def agents_dir(self) -> Path:
+        return self.home / "agents"
+
+    def resolved_database_url(self) -> str:
+        """The SQLAlchemy async URL of the application database."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.home / 'forgeline.db'}"

@@ -1,0 +1,113 @@
+"""Transactions for `Store`: read/write sessions, SQLite write serialisation, retries."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+from weakref import WeakKeyDictionary
+
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from forgeline.domain.errors import NotFoundError, UserError
+from forgeline.store.engine import WRITE_OPTION
+
+T = TypeVar("T")
+SessionFn = Callable[[AsyncSession], Awaitable[T]]
+
+MAX_ATTEMPTS = 8
+_TRANSIENT_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
+_SQLITE_BUSY = ("database is locked", "database table is locked", "database is busy")
+_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def check_id(value: str, *, kind: str) -> str:
+    """Return `value` if it is a valid id (letters, digits, `.`, `_`, `-`; ≤ 64 chars).
+
+    Raises:
+        UserError: It is not.
+    """
+    if not _ID_PATTERN.match(value):
+        raise UserError(
+            f"Invalid {kind} id {value!r}: use 1-64 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit."
+        )
+    return value
+
+
+def not_found(kind: str, ident: object) -> NotFoundError:
+    """The error for a missing row."""
+    return NotFoundError(f"No {kind} with id {ident!r}.")
+
+
+def is_transient(exc: DBAPIError) -> bool:
+    """Whether a database error is worth retrying (lock contention, deadlock)."""
+    orig = exc.orig
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if code in _TRANSIENT_SQLSTATES:
+        return True
+    message = str(orig).lower()
+    return any(text in message for text in _SQLITE_BUSY)
+
+
+class StoreCore:
+    """The engine and the transaction helpers every part of `Store` uses.
+
+    A `Store` belongs to the event loop it is used from (like its engine).
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._is_sqlite = engine.dialect.name == "sqlite"
+        self._reader = async_sessionmaker(engine, expire_on_commit=False)
+        self._writer = async_sessionmaker(
+            engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False
+        )
+        self._write_locks: WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            WeakKeyDictionary()
+        )
+
+    @property
+    def dialect(self) -> str:
+        """`sqlite` or `postgresql`."""
+        return self._engine.dialect.name
+
+    async def close(self) -> None:
+        """Close every pooled connection."""
+        await self._engine.dispose()
+
+    async def _read(self, fn: SessionFn[T]) -> T:
+        """Run `fn` in a read transaction."""
+        return await self._run(self._reader, fn)
+
+    async def _write(self, fn: SessionFn[T]) -> T:
+        """Run `fn` in a write transaction, committed when it returns.
+
+        On SQLite, writers of this process queue on an asyncio lock and take the
+        database's write lock at BEGIN; other processes wait on the busy timeout.
+        """
+        if not self._is_sqlite:
+            return await self._run(self._writer, fn)
+        async with self._write_lock():
+            return await self._run(self._writer, fn)
+
+    def _write_lock(self) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        lock = self._write_locks.get(loop)
+        if lock is None:
+            lock = self._write_locks[loop] = asyncio.Lock()
+        return lock
+
+    async def _run(self, maker: async_sessionmaker[AsyncSession], fn: SessionFn[T]) -> T:
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                async with maker() as session, session.begin():
+                    return await fn(session)
+            except DBAPIError as exc:
+                if attempt >= MAX_ATTEMPTS or not is_transient(exc):
+                    raise
+            await asyncio.sleep(min(0.02 * 2**attempt, 1.0))

@@ -1,0 +1,94 @@
+"""Database URLs, the async engine, and SQLite connection settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from forgeline.domain.errors import UserError
+
+SQLITE_BUSY_TIMEOUT_S = 30.0
+# Execution option asking for `BEGIN IMMEDIATE` (take SQLite's write lock up front).
+WRITE_OPTION = "forgeline_write"
+
+_POSTGRES_DRIVERS = {"postgresql", "postgres", "postgresql+asyncpg", "postgresql+psycopg"}
+_POSTGRES_DRIVERS |= {"postgresql+psycopg2", "postgres+asyncpg"}
+_SQLITE_DRIVERS = {"sqlite", "sqlite+aiosqlite", "sqlite+pysqlite"}
+
+
+def normalize_database_url(url: str) -> URL:
+    """The async SQLAlchemy URL for a database URL given by the user.
+
+    Accepts `sqlite:///path`, `sqlite+aiosqlite:///path`, `postgresql://...`,
+    `postgres://...` and `postgresql+asyncpg://...` (and `+psycopg`): PostgreSQL is
+    always driven by asyncpg and SQLite by aiosqlite.
+
+    Raises:
+        UserError: The URL is malformed, names another database, or asks for an
+            in-memory SQLite database (each connection would see its own).
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise UserError(f"Invalid database URL {url!r}: {exc}") from exc
+    driver = parsed.drivername
+    if driver in _POSTGRES_DRIVERS:
+        return parsed.set(drivername="postgresql+asyncpg")
+    if driver in _SQLITE_DRIVERS:
+        database = parsed.database or ""
+        if database in ("", ":memory:") or database.startswith("file::memory:"):
+            raise UserError(
+                "In-memory SQLite databases are not supported; give a file path, "
+                "e.g. sqlite:///path/to/forgeline.db"
+            )
+        return parsed.set(drivername="sqlite+aiosqlite")
+    raise UserError(
+        f"Unsupported database URL scheme {driver!r}: use sqlite:///<path> or postgresql://..."
+    )
+
+
+def create_engine(url: URL) -> AsyncEngine:
+    """An async engine for a normalised URL, with SQLite set up for concurrent use."""
+    if url.get_backend_name() != "sqlite":
+        return create_async_engine(url, pool_pre_ping=True)
+    database = Path(url.database or "").expanduser()
+    database.parent.mkdir(parents=True, exist_ok=True)
+    url = url.set(database=str(database))
+    engine = create_async_engine(
+        url,
+        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S},
+        pool_size=8,
+        max_overflow=8,
+        pool_timeout=120,
+    )
+    event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
+    event.listen(engine.sync_engine, "begin", _on_sqlite_begin)
+    return engine
+
+
+def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Let us issue BEGIN ourselves (see `_on_sqlite_begin`) instead of the driver's
+    # implicit, deferred one.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+    finally:
+        cursor.close()
+
+
+def _on_sqlite_begin(conn: Connection) -> None:
+    # A writer takes the write lock at BEGIN, so the busy timeout applies: a deferred
+    # transaction upgrading from read to write would fail at once with SQLITE_BUSY.
+    if conn.get_execution_options().get(WRITE_OPTION):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        conn.exec_driver_sql("BEGIN")

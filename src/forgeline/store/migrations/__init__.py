@@ -1,0 +1,1 @@
+"""Alembic migrations of the Forgeline database (applied by `open_store`)."""

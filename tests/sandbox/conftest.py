@@ -1,0 +1,72 @@
+"""Fixtures for the sandbox tests: real directories, real bubblewrap, real processes."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from forgeline.sandbox import sandbox_status
+from forgeline.tools.base import SandboxPolicy
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    """A workspace root with one repository directory, `repo/`."""
+    root = (tmp_path / "ws").resolve()
+    (root / "repo").mkdir(parents=True)
+    (root / "repo" / "README.md").write_text("hello from the repo\n", encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def policy(workspace: Path) -> SandboxPolicy:
+    """The usual policy: only `repo/` writable, no network."""
+    return SandboxPolicy(workspace=workspace, writable=(workspace / "repo",))
+
+
+@pytest.fixture
+def marker() -> str:
+    """A unique string to find a command's processes by their command line."""
+    return f"fl{uuid.uuid4().hex[:16]}"
+
+
+def processes_with(marker: str) -> list[int]:
+    """Pids of live (non-zombie) processes whose command line contains `marker`."""
+    found: list[int] = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            cmdline = Path("/proc", entry, "cmdline").read_bytes()
+        except OSError:
+            continue
+        if marker.encode() in cmdline:
+            found.append(int(entry))
+    return found
+
+
+@pytest.fixture
+def leftovers() -> Callable[[str], list[int]]:
+    """`leftovers(marker)`: the processes still alive whose command line has `marker`."""
+    return processes_with
+
+
+@pytest.fixture
+def fake_bwrap_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A PATH whose only `bwrap` fails like one without user namespaces does."""
+    bin_dir = tmp_path / "fakebin"
+    bin_dir.mkdir()
+    fake = bin_dir / "bwrap"
+    fake.write_text(
+        "#!/bin/sh\necho 'bwrap: No permissions to create new namespace' >&2\nexit 1\n",
+        encoding="utf-8",
+    )
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    sandbox_status.cache_clear()
+    yield bin_dir
+    sandbox_status.cache_clear()

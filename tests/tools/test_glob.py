@@ -1,0 +1,121 @@
+"""The Glob tool on real directory trees."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from forgeline.domain.errors import ToolError
+from forgeline.tools.base import ToolContext
+from forgeline.tools.globbing import compile_glob, expand_braces
+from forgeline.tools.search import GlobTool
+
+from .helpers import git_init, run_tool, write
+
+
+async def glob(ctx: ToolContext, pattern: str, path: str | None = None) -> list[str]:
+    arguments = {"pattern": pattern} if path is None else {"pattern": pattern, "path": path}
+    return (await run_tool(GlobTool(), ctx, **arguments)).splitlines()
+
+
+@pytest.fixture
+def tree(workspace: Path) -> Path:
+    write(workspace / "setup.py", "", mtime=1_000)
+    write(workspace / "README.md", "", mtime=2_000)
+    write(workspace / "src" / "pkg" / "core.py", "", mtime=5_000)
+    write(workspace / "src" / "pkg" / "util.py", "", mtime=3_000)
+    write(workspace / "src" / "pkg" / "data.json", "", mtime=4_000)
+    write(workspace / "src" / "main.py", "", mtime=6_000)
+    write(workspace / "docs" / "guide.txt", "", mtime=7_000)
+    return workspace
+
+
+async def test_double_star_matches_at_any_depth_newest_first(tree: Path, ctx: ToolContext) -> None:
+    assert await glob(ctx, "**/*.py") == [
+        "src/main.py",
+        "src/pkg/core.py",
+        "src/pkg/util.py",
+        "setup.py",
+    ]
+
+
+async def test_single_star_stays_in_one_directory(tree: Path, ctx: ToolContext) -> None:
+    assert await glob(ctx, "*.py") == ["setup.py"]
+    assert await glob(ctx, "src/*.py") == ["src/main.py"]
+    assert await glob(ctx, "src/**/*.py") == ["src/main.py", "src/pkg/core.py", "src/pkg/util.py"]
+
+
+async def test_braces_classes_and_question_mark(tree: Path, ctx: ToolContext) -> None:
+    assert await glob(ctx, "src/**/*.{json,py}") == [
+        "src/main.py",
+        "src/pkg/core.py",
+        "src/pkg/data.json",
+        "src/pkg/util.py",
+    ]
+    assert await glob(ctx, "src/pkg/[cu]*.py") == ["src/pkg/core.py", "src/pkg/util.py"]
+    assert await glob(ctx, "src/pkg/[!c]*.py") == ["src/pkg/util.py"]
+    assert await glob(ctx, "docs/gui?e.txt") == ["docs/guide.txt"]
+
+
+async def test_path_argument_and_results_relative_to_root(tree: Path, ctx: ToolContext) -> None:
+    assert await glob(ctx, "*.py", path="src/pkg") == ["src/pkg/core.py", "src/pkg/util.py"]
+    assert await glob(ctx, f"{tree}/src/*.py") == ["src/main.py"]
+
+
+async def test_only_files_are_listed(tree: Path, ctx: ToolContext) -> None:
+    everything = await glob(ctx, "**/*")
+    assert "src" not in everything
+    assert "src/pkg" not in everything
+    assert len(everything) == 7
+    assert await glob(ctx, "src/**") == [
+        "src/main.py",
+        "src/pkg/core.py",
+        "src/pkg/data.json",
+        "src/pkg/util.py",
+    ]
+
+
+async def test_git_directories_are_skipped(workspace: Path, ctx: ToolContext) -> None:
+    git_init(workspace / "repo")
+    write(workspace / "repo" / "a.txt", "a")
+    assert (workspace / "repo" / ".git" / "HEAD").exists()
+    assert await glob(ctx, "**/*") == ["repo/a.txt"]
+
+
+async def test_symlinked_directories_are_not_followed(workspace: Path, ctx: ToolContext) -> None:
+    outside = workspace.parent / "outside"
+    write(outside / "secret.py", "")
+    (workspace / "link").symlink_to(outside, target_is_directory=True)
+    write(workspace / "a.py", "")
+    assert await glob(ctx, "**/*.py") == ["a.py"]
+
+
+async def test_results_are_capped_at_1000(workspace: Path, ctx: ToolContext) -> None:
+    for n in range(1005):
+        write(workspace / "many" / f"f{n:04}.txt", "", mtime=10_000 + n)
+    lines = await glob(ctx, "many/*.txt")
+    assert len(lines) == 1001
+    assert lines[0] == "many/f1004.txt"
+    assert "showing the 1000 newest of 1005 matching files" in lines[-1]
+
+
+async def test_errors_and_no_match(tree: Path, ctx: ToolContext) -> None:
+    assert await glob(ctx, "**/*.rs") == ["No files found"]
+    with pytest.raises(ToolError, match=r"'\.\.' segments"):
+        await glob(ctx, "../**/*.py")
+    with pytest.raises(ToolError, match="outside the workspace"):
+        await glob(ctx, "*.py", path="..")
+    with pytest.raises(ToolError, match="outside the workspace"):
+        await glob(ctx, "/etc/*.conf")
+    with pytest.raises(ToolError, match="not a directory"):
+        await glob(ctx, "*", path="setup.py")
+
+
+def test_compiled_glob_prunes_and_prefixes() -> None:
+    matcher = compile_glob("src/pkg/*.py")
+    assert matcher.prefix == ("src", "pkg")
+    assert matcher.max_depth == 0
+    assert compile_glob("**/*.py").max_depth is None
+    assert expand_braces("a.{b,{c,d}}") == ["a.b", "a.c", "a.d"]
+    assert expand_braces("{solo}") == ["{solo}"]
