@@ -40,6 +40,8 @@ class Tail:
         return self.events
 
     async def close(self) -> None:
+        """Cancel the subscription and wait until it has ended."""
         self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        await asyncio.wait({self._task})  # a cancellation of the caller still propagates
+        if not self._task.cancelled() and self._task.exception() is not None:
+            raise AssertionError("the subscription failed") from self._task.exception()

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from dbfixtures import REDIS_URL, make_project
 
+from dbfixtures import REDIS_URL, make_project
 from forgeline.domain.errors import NotFoundError
 from forgeline.domain.events import Event, EventType, NewEvent
 from forgeline.events import EventLog, LocalEventBus, RedisEventBus, make_bus
@@ -65,6 +65,17 @@ async def test_re_emitting_a_dedup_key_republishes_the_same_event(store: Store) 
     second = await log.emit(project.id, ev)
     assert first == second and bus.published == [first, first]
     assert len(await store.list_events(project.id)) == 1
+
+
+async def test_emit_once_reports_new_and_known_events(store: Store) -> None:
+    bus = RecordingBus(store)
+    log = EventLog(store, bus)
+    project = await make_project(store)
+    ev = NewEvent(type=EventType.PUSH, dedup_key="push:main")
+    first, created = await log.emit_once(project.id, ev)
+    again, created_again = await log.emit_once(project.id, ev)
+    assert (created, created_again) == (True, False)
+    assert again == first and bus.published == [first, first]
 
 
 async def test_emit_into_a_missing_project_fails_and_publishes_nothing(store: Store) -> None:

@@ -6,8 +6,8 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
-from dbfixtures import make_project
 
+from dbfixtures import make_project
 from forgeline.domain.events import EventType, NewEvent
 from forgeline.events import EventLog, LocalEventBus, local
 from forgeline.store import Store, open_store

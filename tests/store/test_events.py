@@ -87,6 +87,16 @@ async def test_dedup_key_returns_the_existing_event_without_consuming_a_seq(
     assert (await store.append_event(other.id, ev)).seq == 1  # keys are per project
 
 
+async def test_append_event_once_says_whether_the_event_is_new(store: Store) -> None:
+    project = await make_project(store)
+    ev = NewEvent(type=EventType.GATE, data={"round": 1}, dedup_key="gate:1")
+    first, created = await store.append_event_once(project.id, ev)
+    again, created_again = await store.append_event_once(project.id, ev)
+    plain, plain_created = await store.append_event_once(project.id, NewEvent(type=EventType.GATE))
+    assert (created, created_again, plain_created) == (True, False, True)
+    assert again == first and plain.seq == 2
+
+
 async def test_list_events_pages(store: Store) -> None:
     project = await make_project(store)
     for i in range(7):

@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -15,6 +16,7 @@ from sqlalchemy.engine import Connection
 from dbfixtures import make_project
 from forgeline.domain.errors import UserError
 from forgeline.store import normalize_database_url, open_store
+from forgeline.store.engine import create_engine
 from forgeline.store.migrate import alembic_config
 from forgeline.store.models import Base
 
@@ -111,3 +113,20 @@ def test_database_urls_are_normalised(given: str, expected: str) -> None:
 async def test_bad_database_urls_are_user_errors(given: str, message: str) -> None:
     with pytest.raises(UserError, match=message):
         await open_store(given)
+
+
+def test_developer_api_upgrades_and_downgrades(fresh_db_url: str) -> None:
+    config = alembic_config(url=fresh_db_url)
+    command.upgrade(config, "head")
+    command.downgrade(config, "base")
+    command.upgrade(config, "head")
+    engine = create_engine(normalize_database_url(fresh_db_url))
+
+    async def tables() -> set[str]:
+        try:
+            async with engine.connect() as conn:
+                return await conn.run_sync(lambda c: set(c.dialect.get_table_names(c)))
+        finally:
+            await engine.dispose()
+
+    assert asyncio.run(tables()) >= TABLES

@@ -53,7 +53,7 @@ async def test_duplicate_or_invalid_ids_are_refused(store: Store) -> None:
 async def test_update_project_changes_fields_and_bumps_updated_at(store: Store) -> None:
     project = await make_project(store)
     updated = await store.update_project(
-        project.id, status="running", current_phase="research", phases=("research",)
+        project.id, status="running", current_phase="research", phases=["research"]
     )
     assert (updated.status, updated.current_phase, updated.phases) == (
         "running",
@@ -67,7 +67,7 @@ async def test_update_project_changes_fields_and_bumps_updated_at(store: Store) 
 async def test_update_project_refuses_bad_status_and_unknown_fields(store: Store) -> None:
     project = await make_project(store)
     with pytest.raises(UserError, match="Invalid project status 'exploded'"):
-        await store.update_project(project.id, status="exploded")  # type: ignore[typeddict-item]
+        await store.update_project(project.id, status="exploded")  # type: ignore[arg-type]
     with pytest.raises(UserError, match="Cannot update project field"):
         await store.update_project(project.id, last_seq=5)  # type: ignore[call-arg]
 

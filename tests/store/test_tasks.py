@@ -35,7 +35,7 @@ async def test_task_errors(store: Store) -> None:
     with pytest.raises(NotFoundError):
         await store.update_task("nope", status="running")
     with pytest.raises(UserError, match="Invalid task status"):
-        await store.update_task("t1", status="done")  # type: ignore[typeddict-item]
+        await store.update_task("t1", status="done")  # type: ignore[arg-type]
     with pytest.raises(UserError, match="Cannot update task field"):
         await store.update_task("t1", phase="x")  # type: ignore[call-arg]
 

@@ -99,4 +99,8 @@ def _usage_table(console: Console, usage: dict[str, Any]) -> None:
 
 def _usage_cells(u: dict[str, Any]) -> list[str]:
     tokens = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
-    return [str(u.get("calls", 0)), *(f"{u.get(k, 0):,}" for k in tokens), f"${u.get('cost_usd', 0.0):.4f}"]
+    return [
+        str(u.get("calls", 0)),
+        *(f"{u.get(k, 0):,}" for k in tokens),
+        f"${u.get('cost_usd', 0.0):.4f}",
+    ]

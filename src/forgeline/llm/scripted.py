@@ -37,6 +37,9 @@ class ScriptedTurn(BaseModel):
 class Script(BaseModel):
     agents: dict[str, list[ScriptedTurn]]
     delay: float = 0.0
+    # Optional file that records every call's start and end (tests check that no
+    # call that returned is ever made again).
+    call_log: str | None = None
 
     def runs(self, agent: str) -> list[list[ScriptedTurn]]:
         """Split an agent's turns into runs, each ending at a turn without tool calls."""
@@ -98,9 +101,11 @@ class ScriptedModel:
                 f"(run {self._run_index + 1}, turn {index + 1})"
             )
         turn = turns[index]
+        self._log("start", index)
         delay = turn.delay or self._script.delay
         if delay:
             await asyncio.sleep(delay)
+        self._log("end", index)
         if on_text and turn.text:
             on_text(turn.text)
         calls = [
@@ -115,6 +120,12 @@ class ScriptedModel:
         )
         stop = "tool_use" if calls else "end_turn"
         return ModelResponse(message=message, stop_reason=stop, usage=usage, model=self.name)
+
+    def _log(self, what: str, index: int) -> None:
+        if self._script.call_log:
+            line = f"{what} {self._agent} {self._run_index} {index}\n"
+            with open(self._script.call_log, "a", encoding="utf-8") as log:
+                log.write(line)
 
 
 def _estimate_tokens(request: ModelRequest) -> int:

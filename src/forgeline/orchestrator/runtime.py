@@ -90,7 +90,9 @@ class Runtime:
         bus = make_bus(store, settings.redis_url)
         runtime = cls(settings=settings, store=store, events=EventLog(store, bus), role=role)
         _current = runtime
-        await asyncio.to_thread(_launch_dbos, settings, role, listen)
+        # Launched on this loop's thread so DBOS adopts this loop: recovered and resumed
+        # workflows then run here, beside the store's connections (which are per loop).
+        _launch_dbos(settings, role, listen)
         return runtime
 
     async def stop(self) -> None:

@@ -41,7 +41,7 @@ async def _run_with_own_engine(url: str) -> None:
 
 def _run_offline(url: str) -> None:
     context.configure(
-        url=str(normalize_database_url(url)),
+        url=normalize_database_url(url).render_as_string(hide_password=False),
         target_metadata=target_metadata,
         literal_binds=True,
         dialect_opts={"paramstyle": "named"},
