@@ -22,6 +22,7 @@ def cli_env(home: Path, database_url: str | None = None, **extra: str) -> dict[s
         k: v for k, v in os.environ.items() if k not in SECRETS and not k.startswith("FORGELINE_")
     }
     env["FORGELINE_HOME"] = str(home)
+    env["COLUMNS"] = "250"
     if database_url:
         env["FORGELINE_DATABASE_URL"] = database_url
     env.update(extra)

@@ -318,7 +318,8 @@ def _check_usage_budget(run: AgentRun) -> None:
     tokens, cost = run.budget.max_tokens, run.budget.max_cost_usd
     if tokens is not None and run.usage.total_tokens > tokens:
         raise LimitsExceeded(
-            f"the {run.agent} agent used {run.usage.total_tokens} tokens, over its budget of {tokens}"
+            f"the {run.agent} agent used {run.usage.total_tokens} tokens, "
+            f"over its budget of {tokens}"
         )
     if cost is not None and run.usage.cost_usd > cost:
         raise LimitsExceeded(

@@ -27,7 +27,9 @@ def load_answers_file(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise UserError(f"cannot read answers file {path}: {exc.strerror}") from exc
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise UserError(f"answers file {path} is not valid YAML/JSON: {exc}") from exc
+        where = getattr(exc, "problem_mark", None)
+        line = f" (line {where.line + 1})" if where is not None else ""
+        raise UserError(f"answers file {path} is not valid YAML/JSON{line}") from exc
     if not isinstance(data, dict):
         raise UserError(f"answers file {path} must be a map from question header to answer")
     return {str(k): v for k, v in data.items()}
@@ -64,6 +66,17 @@ class FileAnswers:
             return await self._fallback.answer(question)
         raise UserError(
             f"the answers file has no answer for question '{question.header or question.question}'"
+        )
+
+
+class NoAnswers:
+    """No terminal and no answers given: say how to answer instead of guessing."""
+
+    async def answer(self, question: QuestionRecord) -> Answer:
+        raise UserError(
+            f"the agent asks '{question.header or question.question}' but there is no terminal "
+            "to ask on: answer in the web UI (forgeline serve), or resume with --answers FILE "
+            "or --auto-answer"
         )
 
 

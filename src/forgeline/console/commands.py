@@ -16,12 +16,13 @@ from forgeline.console.answers import (
     AnswerSource,
     AutoAnswers,
     FileAnswers,
+    NoAnswers,
     TerminalAnswers,
     load_answers_file,
 )
 from forgeline.console.follow import Progress, follow
 from forgeline.console.summary import print_summary, summarise
-from forgeline.domain.errors import ForgelineError, UserError
+from forgeline.domain.errors import ForgelineError
 from forgeline.settings import Settings
 
 if TYPE_CHECKING:
@@ -54,16 +55,12 @@ def answer_source(answers: Path | None, auto: bool, console: Console) -> AnswerS
     fallback: AnswerSource | None = AutoAnswers() if auto else interactive
     if answers is not None:
         return FileAnswers(load_answers_file(answers), fallback=fallback)
-    if fallback is None:
-        raise UserError(
-            "questions need answers: run in a terminal, or pass --answers FILE or --auto-answer"
-        )
-    return fallback
+    return fallback or NoAnswers()
 
 
 async def run_command(options: RunOptions) -> int:
     """Create the project, run its phases, follow them; returns the exit status."""
-    from forgeline.llm import default_model_spec
+    from forgeline.llm import default_model_spec, validate_model_spec
     from forgeline.orchestrator.runtime import Runtime
     from forgeline.orchestrator.service import Service, parse_phases
     from forgeline.workspace.layout import RepoSpec
@@ -72,8 +69,8 @@ async def run_command(options: RunOptions) -> int:
     settings = options.settings or Settings()
     try:
         phases = parse_phases(options.phases)
+        model = validate_model_spec(options.model or default_model_spec(settings))
         answers = answer_source(options.answers, options.auto_answer, console)
-        model = options.model or default_model_spec(settings)
     except ForgelineError as exc:
         console.print(f"[red]error:[/] {exc}")
         return EXIT_USAGE
@@ -104,10 +101,12 @@ async def run_command(options: RunOptions) -> int:
 async def _follow_task(
     service: Service, task_id: str, answers: AnswerSource, console: Console, json_output: bool
 ) -> int:
-    from dbos import DBOS
+    from dbos import DBOS, WorkflowHandleAsync
 
     task = await service.get_task(task_id)
-    handle = await DBOS.retrieve_workflow_async(task.workflow_id or task.id)
+    handle: WorkflowHandleAsync[Any] = await DBOS.retrieve_workflow_async(
+        task.workflow_id or task.id
+    )
     done = asyncio.ensure_future(_result(handle))
     paused = _pause_on_interrupt(service, task_id, done)
     try:
@@ -115,6 +114,7 @@ async def _follow_task(
     except ForgelineError as exc:
         console.print(f"[red]error:[/] {exc}")
         await service.pause(task_id)
+        console.print(f"The task is paused. Continue with: [bold]forgeline resume {task_id}[/]")
         return EXIT_FAILED
     finally:
         asyncio.get_running_loop().remove_signal_handler(signal.SIGINT)
@@ -140,6 +140,7 @@ def _pause_on_interrupt(service: Any, task_id: str, done: asyncio.Future[Any]) -
     """Ctrl-C pauses the task (resumable) instead of killing it mid-step."""
     paused = asyncio.Event()
     loop = asyncio.get_running_loop()
+    pausing: set[asyncio.Task[None]] = set()
 
     def on_sigint() -> None:
         if paused.is_set():
@@ -153,7 +154,7 @@ def _pause_on_interrupt(service: Any, task_id: str, done: asyncio.Future[Any]) -
                 if not done.done():
                     done.set_result({"status": "paused"})
 
-        loop.create_task(pause())
+        pausing.add(loop.create_task(pause()))
 
     loop.add_signal_handler(signal.SIGINT, on_sigint)
     return paused

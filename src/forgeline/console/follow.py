@@ -60,7 +60,8 @@ class Progress:
 
     def _on_tool_call(self, d: dict[str, Any]) -> None:
         self._line(
-            f"  [cyan]{escape(d.get('agent', ''))} ›[/] {escape(describe_call(d['name'], d.get('input', {})))}"
+            f"  [cyan]{escape(d.get('agent', ''))} ›[/] "
+            + escape(describe_call(d["name"], d.get("input", {})))
         )
 
     def _on_tool_result(self, d: dict[str, Any]) -> None:
@@ -74,13 +75,15 @@ class Progress:
             f" {d['path']}" + (f":{d['line']}" if d.get("line") else "") if d.get("path") else ""
         )
         self._line(
-            f"  [{colour}]⚑ {d.get('agent')} [{d.get('severity')}]{escape(where)}: {escape(d.get('message', ''))}[/]"
+            f"  [{colour}]⚑ {d.get('agent')} [{d.get('severity')}]{escape(where)}: "
+            f"{escape(d.get('message', ''))}[/]"
         )
 
     def _on_commit(self, d: dict[str, Any]) -> None:
         subject = str(d.get("message", "")).splitlines()[0] if d.get("message") else ""
         self._line(
-            f"  [green]● commit {d.get('sha', '')[:10]}[/] {escape(d.get('repo', ''))}: {escape(subject)}"
+            f"  [green]● commit {d.get('sha', '')[:10]}[/] "
+            f"{escape(d.get('repo', ''))}: {escape(subject)}"
         )
 
     def _on_gate(self, d: dict[str, Any]) -> None:
@@ -108,7 +111,8 @@ class Progress:
 
     def _on_task_completed(self, d: dict[str, Any]) -> None:
         self._line(
-            f"[bold green]✓[/] {d.get('agent')} done  [dim]{self.tokens:,} tokens, ${self.cost:.4f}[/]"
+            f"[bold green]✓[/] {d.get('agent')} done  "
+            f"[dim]{self.tokens:,} tokens, ${self.cost:.4f}[/]"
         )
 
     def _on_task_failed(self, d: dict[str, Any]) -> None:

@@ -73,7 +73,8 @@ def print_summary(console: Console, s: dict[str, Any]) -> None:
     console.print(f"[bold]Branch[/]     {s['branch']}")
     for repo in s["repositories"]:
         console.print(
-            f"[bold]{repo['name']}[/] ({len(repo['commits'])} commits)  git -C {repo['path']} log --oneline"
+            f"[bold]{repo['name']}[/] ({len(repo['commits'])} commits)  "
+            f"git -C {repo['path']} log --oneline"
         )
         for c in repo["commits"]:
             console.print(f"   {c['sha'][:10]} {c['subject']}")

@@ -110,11 +110,12 @@ async def _wait_for_answers(batch: str) -> list[Answer]:
 async def set_task_status(
     runtime: Runtime, task_id: str, status: TaskStatus, **fields: Any
 ) -> None:
-    """Update a task's status and the session file, as one durable step."""
+    """Update a task's status and the session file.
+
+    Deliberately not a durable step: a replay (after a pause or a crash) re-applies each
+    status in order, so the stored status always says where the run really is.
+    """
     from forgeline.orchestrator.session import sync_session
 
-    async def update() -> None:
-        task = await runtime.store.update_task(task_id, status=status, **fields)
-        await sync_session(runtime, task.project_id)
-
-    await durable_step(f"task_{status}", update)
+    task = await runtime.store.update_task(task_id, status=status, **fields)
+    await sync_session(runtime, task.project_id)

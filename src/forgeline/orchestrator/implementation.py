@@ -11,6 +11,8 @@ for another round, at most `max_gate_rounds` times.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 from forgeline.agents.loop import AgentRun
@@ -73,7 +75,7 @@ class Checkpoints:
         shas: dict[str, str] = {}
         for repo in self.ctx.repos:
             path = self.ctx.ws.repo_path(repo.name)
-            made = await durable_step("checkpoint_commit", lambda p=path: self._commit(p, text))  # type: ignore[misc]
+            made = await durable_step("checkpoint_commit", partial(self._commit, path, text))
             if made is None:
                 continue
             sha, message, files = made
@@ -83,7 +85,7 @@ class Checkpoints:
             await self.ctx.emit(EventType.COMMIT, data)
         return shas
 
-    async def _commit(self, path: Any, text: str) -> tuple[str, str, list[str]] | None:
+    async def _commit(self, path: Path, text: str) -> tuple[str, str, list[str]] | None:
         await git.run("add", "--all", cwd=path)
         staged = await git.run("diff", "--cached", "--name-only", cwd=path)
         files = [f for f in staged.stdout.splitlines() if f]
@@ -120,12 +122,14 @@ class Checkpoints:
                 "run_index": index,
                 "commits": shas,
             }
-            await durable_step(
-                "create_task",
-                lambda a=agent, c=child: self.ctx.runtime.store.create_task(  # type: ignore[misc]
-                    self.ctx.project_id, "implementation", a, task_id=c
-                ),
+            create = partial(
+                self.ctx.runtime.store.create_task,
+                self.ctx.project_id,
+                "implementation",
+                agent,
+                task_id=child,
             )
+            await durable_step("create_task", create)
             await start_child(overwatcher_workflow, child, self.ctx.project_id, child, spec)
             ids.append(child)
         self.children.extend(ids)
@@ -133,11 +137,11 @@ class Checkpoints:
 
 
 async def wait_for(task_ids: list[str]) -> list[dict[str, Any]]:
-    from dbos import DBOS
+    from dbos import DBOS, WorkflowHandleAsync
 
-    results = []
+    results: list[dict[str, Any]] = []
     for task_id in task_ids:
-        handle = await DBOS.retrieve_workflow_async(task_id)
+        handle: WorkflowHandleAsync[dict[str, Any]] = await DBOS.retrieve_workflow_async(task_id)
         results.append(await handle.get_result())
     return results
 
@@ -293,7 +297,8 @@ async def document(ctx: PhaseContext) -> dict[str, Any]:
         Message(
             role="user",
             text=(
-                f"Feature request:\n\n{ctx.project.feature_request}\n\nThe change so far:\n\n{diff}\n\n"
+                f"Feature request:\n\n{ctx.project.feature_request}\n\n"
+                f"The change so far:\n\n{diff}\n\n"
                 "Update the documentation and changelog for this change. Do not change code."
             ),
         )
@@ -319,9 +324,8 @@ async def push_all(ctx: PhaseContext) -> list[dict[str, str]]:
     """Push each repository's feature branch to its origin, when it has one."""
     pushes = []
     for repo in ctx.repos:
-        outcome = await durable_step(
-            "push", lambda r=repo: _push(ctx, r.name, r.branch or ctx.project.branch)
-        )  # type: ignore[misc]
+        push = partial(_push, ctx, repo.name, repo.branch or ctx.project.branch)
+        outcome = await durable_step("push", push)
         pushes.append(outcome)
         await ctx.emit(EventType.PUSH, outcome)
     return pushes

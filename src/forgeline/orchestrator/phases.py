@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -63,12 +64,16 @@ def check_outcome(result: AgentResult, agent: str) -> None:
         raise PhaseError(result.reason or f"the {agent} agent stopped early")
 
 
-async def _document_state(path: Path) -> tuple[int, int]:
+def _stat(path: Path) -> tuple[int, int]:
     try:
         stat = path.stat()
     except FileNotFoundError:
         return (0, 0)
     return (stat.st_mtime_ns, stat.st_size)
+
+
+async def _document_state(path: Path) -> tuple[int, int]:
+    return await asyncio.to_thread(_stat, path)
 
 
 async def write_document_phase(

@@ -134,6 +134,10 @@ def _destroy_dbos() -> None:
     from dbos import DBOS
 
     DBOS.destroy(destroy_registry=False)
+    logger = logging.getLogger("dbos")
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+        handler.close()
 
 
 def _quiet_dbos_logging(settings: Settings) -> None:

@@ -19,6 +19,7 @@ from forgeline.orchestrator.session import sync_session
 from forgeline.store.schemas import (
     NewRepository,
     ProjectRecord,
+    ProjectStatus,
     QuestionRecord,
     TaskRecord,
     TaskStatus,
@@ -181,7 +182,7 @@ class Service:
         for task in tasks:
             await self.store.update_task(task.id, status=status)
             await self._emit(task, event)
-        project_status = "paused" if status == "paused" else "cancelled"
+        project_status: ProjectStatus = "paused" if status == "paused" else "cancelled"
         await sync_session(self.runtime, tasks[0].project_id, status=project_status)
 
     async def resume(self, task_id: str) -> TaskRecord:

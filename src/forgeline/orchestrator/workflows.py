@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from dbos import DBOS, SetWorkflowID
@@ -67,12 +68,8 @@ async def pipeline_workflow(project_id: str, task_id: str, phase_list: list[str]
     status: TaskStatus = "completed"
     for phase in phase_list:
         child_id = f"{task_id}-{phase}"
-        await durable_step(
-            "create_task",
-            lambda p=phase, c=child_id: runtime.store.create_task(  # type: ignore[misc]
-                project_id, p, p, task_id=c
-            ),
-        )
+        create = partial(runtime.store.create_task, project_id, phase, phase, task_id=child_id)
+        await durable_step("create_task", create)
         result = await run_child(phase_workflow, child_id, project_id, child_id, phase)
         results[phase] = result
         if result.get("status") != "completed":
@@ -143,10 +140,7 @@ async def _project_status(
 ) -> None:
     from forgeline.orchestrator.session import sync_session
 
-    await durable_step(
-        f"project_{status}",
-        lambda: sync_session(runtime, project_id, status=status, phase=phase),
-    )
+    await sync_session(runtime, project_id, status=status, phase=phase)
 
 
 def _brief(result: dict[str, Any]) -> dict[str, Any]:
@@ -157,7 +151,7 @@ def _brief(result: dict[str, Any]) -> dict[str, Any]:
 def _track(runtime: Runtime, task_id: str) -> None:
     task = asyncio.current_task()
     if task is not None:
-        runtime.running[task_id] = task  # type: ignore[assignment]
+        runtime.running[task_id] = task
         task.add_done_callback(lambda _t: runtime.running.pop(task_id, None))
 
 

@@ -1,4 +1,4 @@
-"""End-to-end tests run against SQLite and against a fresh PostgreSQL database."""
+"""Suite-wide fixtures: workflow tests run against SQLite and a fresh PostgreSQL database."""
 
 from __future__ import annotations
 
