@@ -104,7 +104,9 @@ async def test_pause_and_resume_while_waiting_for_answers(service: Service, tmp_
     await service.answer(questions[1].id, Answer(question="", other="export"))
     await eventually(has_status(service, task_id, "completed"))
 
-    ws = Path((await service.store.get_project(project_id)).workspace)
+    project = await service.store.get_project(project_id)
+    assert (project.status, project.current_phase) == ("completed", "planning")
+    ws = Path(project.workspace)
     assert (ws / "planning.md").read_text() == "# Plan\n"
     events = await service.store.list_events(project_id)
     types = [e.type for e in events]

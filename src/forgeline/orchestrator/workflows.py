@@ -14,6 +14,7 @@ from functools import partial
 from typing import Any
 
 from dbos import DBOS, SetWorkflowID
+from dbos._error import DBOSAwaitedWorkflowCancelledError
 
 from forgeline.domain.errors import ForgelineError
 from forgeline.domain.events import EventType, NewEvent
@@ -109,18 +110,19 @@ async def task_lifecycle(
         result = await body(ctx)
     except ForgelineError as exc:
         return await _fail(runtime, ctx, phase, str(exc), quiet=quiet)
-    except asyncio.CancelledError:
-        raise
+    except (asyncio.CancelledError, DBOSAwaitedWorkflowCancelledError):
+        raise  # paused or cancelled: the service has set the status
     except Exception as exc:
         log.exception("task %s failed", task_id)
         message = f"internal error: {type(exc).__name__}: {exc}"
         return await _fail(runtime, ctx, phase, message, quiet=quiet)
     result = {"status": "completed", **result}
+    if not quiet:
+        await _project_status(runtime, project_id, "completed", phase)
     await set_task_status(runtime, task_id, "completed", result=result)
     await ctx.emit(EventType.TASK_COMPLETED, {"phase": phase, "agent": ctx.agent, **_brief(result)})
     if not quiet:
         await ctx.emit(EventType.PHASE_COMPLETED, {"phase": phase})
-        await _project_status(runtime, project_id, "completed", phase)
     return result
 
 
@@ -128,10 +130,10 @@ async def _fail(
     runtime: Runtime, ctx: PhaseContext, phase: str, message: str, *, quiet: bool
 ) -> dict[str, Any]:
     result = {"status": "failed", "error": message}
-    await set_task_status(runtime, ctx.task_id, "failed", error=message, result=result)
-    await ctx.emit(EventType.TASK_FAILED, {"phase": phase, "agent": ctx.agent, "error": message})
     if not quiet:
         await _project_status(runtime, ctx.project_id, "failed", phase)
+    await set_task_status(runtime, ctx.task_id, "failed", error=message, result=result)
+    await ctx.emit(EventType.TASK_FAILED, {"phase": phase, "agent": ctx.agent, "error": message})
     return result
 
 
