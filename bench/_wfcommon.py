@@ -112,3 +112,13 @@ def write_section(key: str, title: str, body: str) -> None:
         handle.seek(0)
         handle.write(text)
         handle.truncate()
+
+
+def proc_cpu_s(pid: int | str) -> float:
+    """User + system CPU seconds of a process (all its threads); 0 when it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

@@ -35,7 +35,14 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _wfcommon import median, percentile, proc_status_kib, table, write_section
+from _wfcommon import (
+    median,
+    percentile,
+    proc_cpu_s,
+    proc_status_kib,
+    table,
+    write_section,
+)
 
 FILES = [
     "pagekit/pagekit/pager.py",
@@ -190,10 +197,12 @@ async def measure(args: argparse.Namespace, home: Path) -> dict[str, Any]:
             peak, stop = [rss_connected], asyncio.Event()
             sampler = asyncio.create_task(sample_rss(server.proc.pid, peak, stop))
             start = time.time()
+            cpu0 = proc_cpu_s(server.proc.pid)
             for pid in ids:
                 (await http.post(f"/api/projects/{pid}/phases/research/start")).raise_for_status()
             _done, pending = await asyncio.wait(tasks, timeout=args.timeout)
             elapsed = time.time() - start
+            server_cpu = proc_cpu_s(server.proc.pid) - cpu0
             stop.set()
             await sampler
             for task in pending:
@@ -207,6 +216,7 @@ async def measure(args: argparse.Namespace, home: Path) -> dict[str, Any]:
         "clients": clients,
         "samples": samples,
         "elapsed": elapsed,
+        "server_cpu": server_cpu,
         "rss_idle": rss_idle,
         "rss_connected": rss_connected,
         "rss_peak": peak[0],
@@ -245,8 +255,10 @@ def report(args: argparse.Namespace, m: dict[str, Any]) -> str:
         f"({args.clients // args.projects} per project), research phase "
         f"of {args.turns} turns x 2 tool calls (Grep + Read/Glob), "
         f"scripted `delay: {args.delay}` s per model call. Run time (all phases started to "
-        f"all clients done): {m['elapsed']:.1f} s. One server process (uvicorn, SQLite, "
-        "local event bus).",
+        f"all clients done): {m['elapsed']:.1f} s; server CPU (user+sys, all threads) in that "
+        f"time: {m['server_cpu']:.1f} s ({100 * m['server_cpu'] / m['elapsed']:.0f}% of one "
+        "core). One server process (uvicorn, SQLite, local event bus); the clients run in "
+        "the benchmark process on the same 2 cores.",
         "",
         "Latency = client receive time - event `ts` (persist time), in ms:",
         "",
