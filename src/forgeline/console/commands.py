@@ -108,7 +108,7 @@ async def _follow_task(
         task.workflow_id or task.id
     )
     done = asyncio.ensure_future(_result(handle))
-    paused = _pause_on_interrupt(service, task_id, done)
+    paused = _pause_on_interrupt(service, task_id)
     try:
         await follow(service, task.project_id, done, progress=Progress(console), answers=answers)
     except ForgelineError as exc:
@@ -136,7 +136,7 @@ async def _result(handle: Any) -> Any:
         return {"status": "stopped", "error": str(exc)}
 
 
-def _pause_on_interrupt(service: Any, task_id: str, done: asyncio.Future[Any]) -> asyncio.Event:
+def _pause_on_interrupt(service: Any, task_id: str) -> asyncio.Event:
     """Ctrl-C pauses the task (resumable) instead of killing it mid-step."""
     paused = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -148,11 +148,8 @@ def _pause_on_interrupt(service: Any, task_id: str, done: asyncio.Future[Any]) -
         paused.set()
 
         async def pause() -> None:
-            try:
-                await service.pause(task_id)
-            finally:
-                if not done.done():
-                    done.set_result({"status": "paused"})
+            # Cancelling the workflow ends `done` (its result raises "cancelled").
+            await service.pause(task_id)
 
         pausing.add(loop.create_task(pause()))
 
