@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     max_gate_rounds: int = 3
     commit_author_name: str = "Forgeline"
     commit_author_email: str = "forgeline@localhost"
+    # Checkpoint commit messages; fields: {subject}, {files}, {request}, {agent}.
+    commit_template: str = (
+        "{subject}\n\nFiles changed:\n{files}\n\nForgeline ({agent} agent): {request}\n"
+    )
     bash_default_timeout_ms: int = 120_000
     bash_max_timeout_ms: int = 600_000
     max_tool_output_chars: int = 30_000

@@ -68,11 +68,16 @@ def test_two_repositories_each_get_branch_commits_and_push(tmp_path: Path) -> No
     ]
     for origin in origins:
         args += ["--repo", f"file://{origin}"]
-    proc = forgeline(*args, env=cli_env(tmp_path / "home"))
+    env = cli_env(
+        tmp_path / "home",
+        FORGELINE_COMMIT_AUTHOR_NAME="Robo",
+        FORGELINE_COMMIT_TEMPLATE="{subject}\n\n{files}\n",
+    )
+    proc = forgeline(*args, env=env)
     assert proc.returncode == 0, proc.stderr[-4000:]
     result = summary(proc)
     assert [r["name"] for r in result["repositories"]] == ["api", "web"]
     for repo, origin in zip(result["repositories"], origins, strict=True):
         assert [c["subject"] for c in repo["commits"]] == ["Describe both services"]
-        pushed = git(origin, "log", "--format=%s", repo["branch"]).splitlines()
-        assert pushed[0] == "Describe both services"
+        pushed = git(origin, "log", "-1", "--format=%an|%B", repo["branch"]).strip()
+        assert pushed == "Robo|Describe both services\n\n- README.md"

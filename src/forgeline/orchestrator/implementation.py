@@ -91,8 +91,14 @@ class Checkpoints:
         files = [f for f in staged.stdout.splitlines() if f]
         if not files:
             return None
-        message = commit_message(text, files, self.ctx.project.feature_request)
         settings = self.ctx.runtime.settings
+        message = commit_message(
+            text,
+            files,
+            self.ctx.project.feature_request,
+            template=settings.commit_template,
+            agent=self.ctx.agent,
+        )
         sha = await git.commit_all(
             path,
             message,
@@ -146,7 +152,7 @@ async def wait_for(task_ids: list[str]) -> list[dict[str, Any]]:
     return results
 
 
-def commit_message(text: str, files: list[str], request: str) -> str:
+def commit_message(text: str, files: list[str], request: str, *, template: str, agent: str) -> str:
     """A message that says what changed: the agent's own summary line, then the files."""
     lines = [ln.strip(" #*-") for ln in text.splitlines() if ln.strip(" #*-")]
     subject = lines[0] if lines else f"Update {', '.join(files[:3])}"
@@ -154,7 +160,11 @@ def commit_message(text: str, files: list[str], request: str) -> str:
         subject = subject[:69].rstrip() + "..."
     shown = "\n".join(f"- {f}" for f in files[:30])
     more = f"\n- ... and {len(files) - 30} more" if len(files) > 30 else ""
-    return f"{subject}\n\nFiles changed:\n{shown}{more}\n\nForgeline: {request[:200]}\n"
+    fields = {"subject": subject, "files": shown + more, "request": request[:200], "agent": agent}
+    try:
+        return template.format(**fields)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise PhaseError(f"FORGELINE_COMMIT_TEMPLATE is not a valid template: {exc}") from exc
 
 
 def format_findings(title: str, findings: list[FindingRecord]) -> str:
