@@ -29,6 +29,7 @@ from forgeline.domain.messages import (
     ModelResponse,
     ToolCall,
     ToolResult,
+    ToolSpec,
     Usage,
 )
 from forgeline.llm.base import Model
@@ -144,6 +145,7 @@ class AgentRun:
     messages: list[Message]
     budget: Budget
     usage: Usage = field(default_factory=Usage)
+    specs: list[ToolSpec] = field(default_factory=list)
     step_count: int = 0
     files_changed: bool = False
     _repeats: int = 0
@@ -215,11 +217,9 @@ async def _loop(run: AgentRun, hooks: Hooks | None) -> str:
 
 
 async def _call_model(run: AgentRun) -> ModelResponse:
-    request = ModelRequest(
-        system=run.system,
-        messages=list(run.messages),
-        tools=registry.tool_specs(run.tools),
-    )
+    if not run.specs:
+        run.specs = registry.tool_specs(run.tools)
+    request = ModelRequest(system=run.system, messages=list(run.messages), tools=run.specs)
     response = await run.steps("model", lambda: run.model.complete(request))
     run.step_count += 1
     run.usage = run.usage + response.usage
