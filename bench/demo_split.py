@@ -146,7 +146,9 @@ def one_run(base: Path) -> RunResult:
     sink = io.StringIO()
     started = time.time()
     with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
-        code = asyncio.run(demo_command(json_output=True, settings=Settings(home=home)))
+        code = asyncio.run(
+            demo_command(json_output=True, settings=Settings(home=home, database_url=None))
+        )
     ended = time.time()
     if code != 0:
         raise SystemExit(f"the demo failed (exit {code}):\n{sink.getvalue()[-2000:]}")

@@ -54,6 +54,7 @@ FILES = [
 ]
 PATTERNS = ["def ", "page", "import", "return", "class ", "assert", "items", "size"]
 GLOBS = ["**/*.py", "**/*.md", "pagekit/**", "**/test_*.py"]
+IDLE_S = 5.0
 DONE = {"task_completed", "task_failed", "task_cancelled"}
 
 
@@ -194,6 +195,9 @@ async def measure(args: argparse.Namespace, home: Path) -> dict[str, Any]:
             tasks = [asyncio.create_task(listen(http, c)) for c in clients]
             await asyncio.wait_for(asyncio.gather(*(c.connected.wait() for c in clients)), 60)
             rss_connected = proc_status_kib(server.proc.pid, "VmRSS")
+            idle0 = proc_cpu_s(server.proc.pid)
+            await asyncio.sleep(IDLE_S)
+            idle_cpu = proc_cpu_s(server.proc.pid) - idle0
             peak, stop = [rss_connected], asyncio.Event()
             sampler = asyncio.create_task(sample_rss(server.proc.pid, peak, stop))
             start = time.time()
@@ -217,6 +221,7 @@ async def measure(args: argparse.Namespace, home: Path) -> dict[str, Any]:
         "samples": samples,
         "elapsed": elapsed,
         "server_cpu": server_cpu,
+        "idle_cpu": idle_cpu,
         "rss_idle": rss_idle,
         "rss_connected": rss_connected,
         "rss_peak": peak[0],
@@ -259,6 +264,9 @@ def report(args: argparse.Namespace, m: dict[str, Any]) -> str:
         f"time: {m['server_cpu']:.1f} s ({100 * m['server_cpu'] / m['elapsed']:.0f}% of one "
         "core). One server process (uvicorn, SQLite, local event bus); the clients run in "
         "the benchmark process on the same 2 cores.",
+        f"With the clients connected and no project running, the server used "
+        f"{m['idle_cpu']:.2f} s CPU in {IDLE_S:.0f} s ({100 * m['idle_cpu'] / IDLE_S:.0f}% of one "
+        "core).",
         "",
         "Latency = client receive time - event `ts` (persist time), in ms:",
         "",

@@ -5,10 +5,10 @@ Imports stay inside the commands so `forgeline --help` starts fast.
 
 from __future__ import annotations
 
-import asyncio
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -18,6 +18,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PAUSED = 0, 1, 2, 130
@@ -25,17 +26,27 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PAUSED = 0, 1, 2, 130
 
 @app.command()
 def run(
-    request: Annotated[str, typer.Argument(help="The feature request.")],
-    repo: Annotated[list[str], typer.Option("--repo", help="Repository URL or path (repeatable).")],
+    request: Annotated[str, typer.Argument(help="The feature request.", metavar="REQUEST")],
+    repo: Annotated[
+        list[str],
+        typer.Option("--repo", help="Repository URL or path (repeatable).", metavar="URL_OR_PATH"),
+    ],
     base_branch: Annotated[
-        str | None, typer.Option("--base-branch", help="Base branch for every repository.")
+        str | None,
+        typer.Option("--base-branch", help="Base branch for every repository.", metavar="B"),
     ] = None,
     phases: Annotated[
-        str, typer.Option("--phases", help="Comma-separated: research,planning,implementation.")
+        str,
+        typer.Option(
+            "--phases", help="Comma-separated: research,planning,implementation.", metavar="PHASES"
+        ),
     ] = "research,planning,implementation",
-    model: Annotated[str | None, typer.Option("--model", help="provider:model")] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", help="provider:model", metavar="M")
+    ] = None,
     answers: Annotated[
-        Path | None, typer.Option("--answers", help="YAML/JSON map: question header -> answer.")
+        Path | None,
+        typer.Option("--answers", help="YAML/JSON map: question header -> answer.", metavar="FILE"),
     ] = None,
     auto_answer: Annotated[
         bool, typer.Option("--auto-answer", help="Pick each question's first option.")
@@ -59,7 +70,7 @@ def run(
         json_output=json_output,
         allow_network=allow_network,
     )
-    raise typer.Exit(asyncio.run(run_command(options)))
+    raise typer.Exit(_run_async(run_command(options)))
 
 
 @app.command()
@@ -74,7 +85,7 @@ def resume(
     """Continue a paused task, or every task a crash interrupted."""
     from forgeline.console.commands import resume_command
 
-    raise typer.Exit(asyncio.run(resume_command(task, answers, auto_answer, json_output)))
+    raise typer.Exit(_run_async(resume_command(task, answers, auto_answer, json_output)))
 
 
 @app.command()
@@ -84,7 +95,7 @@ def demo(
     """The whole workflow on a bundled sample repository, with a scripted model (no LLM)."""
     from forgeline.console.demo import demo_command
 
-    raise typer.Exit(asyncio.run(demo_command(json_output=json_output)))
+    raise typer.Exit(_run_async(demo_command(json_output=json_output)))
 
 
 @app.command()
@@ -96,6 +107,12 @@ def serve(
     from forgeline.api.server import serve_command
 
     raise typer.Exit(serve_command(host=host, port=port))
+
+
+def _run_async(coro: Coroutine[Any, Any, int]) -> int:
+    import asyncio
+
+    return asyncio.run(coro)
 
 
 def main() -> None:

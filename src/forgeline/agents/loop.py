@@ -287,8 +287,14 @@ def _apply_delta(ctx: ToolContext, delta: ContextDelta) -> None:
     ctx.read_files.update({Path(p): m for p, m in delta.read_files.items()})
     if delta.todos is not None:
         ctx.todos = list(delta.todos)
-    ctx.reports.extend(r for r in delta.reports if r not in ctx.reports)
-    ctx.commands.extend(c for c in delta.commands if c not in ctx.commands)
+    _extend_once(ctx.reports, delta.reports)
+    _extend_once(ctx.commands, delta.commands)
+
+
+def _extend_once(items: list[Any], new: list[Any]) -> None:
+    """Append `new` unless the list already ends with it (the step ran here, not replayed)."""
+    if new and items[-len(new) :] != new:
+        items.extend(new)
 
 
 def _watch_for_loops(run: AgentRun, call: ToolCall, result: ToolResult) -> None:

@@ -79,21 +79,17 @@ class ScriptedModel:
         self._agent = agent
         self._run_index = run_index
         self._label = label
+        self._turns = [turn for run in script.runs(agent)[run_index:] for turn in run]
 
     @property
     def name(self) -> str:
         return f"scripted:{self._label}"
 
-    def _turns(self) -> list[ScriptedTurn]:
-        runs = self._script.runs(self._agent)
-        flat = [turn for run in runs[self._run_index :] for turn in run]
-        return flat
-
     async def complete(
         self, request: ModelRequest, *, on_text: TextCallback | None = None
     ) -> ModelResponse:
         index = sum(1 for m in request.messages if m.role == "assistant")
-        turns = self._turns()
+        turns = self._turns
         if index >= len(turns):
             raise ModelError(
                 f"the scripted model has no more turns for agent '{self._agent}' "
