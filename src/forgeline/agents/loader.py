@@ -13,6 +13,7 @@ files from the host into a prompt.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -56,11 +57,16 @@ class WorkspaceRepo:
 
 
 def load_builtin_agents() -> dict[str, AgentDefinition]:
-    """Parse the agent files shipped in the package.
+    """Parse the agent files shipped in the package (once per process; they never change).
 
     Returns:
         The built-in agents by name.
     """
+    return dict(_builtin_agents())
+
+
+@functools.cache
+def _builtin_agents() -> dict[str, AgentDefinition]:
     agents: dict[str, AgentDefinition] = {}
     folder = resources.files(_DEFINITIONS_PACKAGE)
     for entry in sorted(folder.iterdir(), key=lambda item: item.name):

@@ -39,8 +39,19 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _unexpected_error(_request: Request, _exc: Exception) -> JSONResponse:
+    """A bug: show the client no internals (Starlette re-raises it for the server's log)."""
+    return JSONResponse(
+        {"detail": "internal error: the server logged the details"}, status_code=500
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    """Map Forgeline errors, validation errors and HTTP errors to JSON responses."""
+    """Map Forgeline errors, validation errors and HTTP errors to JSON responses.
+
+    Anything else is a bug: a JSON 500 without a traceback (the server logs it).
+    """
     app.add_exception_handler(UserError, _user_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+import re
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 _STRICT = ConfigDict(extra="forbid")
+# Longest file name most file systems accept (bytes, per path component).
+MAX_NAME_BYTES = 255
+_SEPARATORS = re.compile(r"[/\\:]")
 
 
 class RepositoryIn(BaseModel):
@@ -13,6 +18,16 @@ class RepositoryIn(BaseModel):
     model_config = _STRICT
     url: str = Field(min_length=1, max_length=4096)
     branch: str | None = Field(default=None, max_length=255)
+
+    @field_validator("url")
+    @classmethod
+    def _components_fit_a_file_name(cls, url: str) -> str:
+        for part in _SEPARATORS.split(url.strip()):
+            if len(part.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
+                raise ValueError(
+                    f"a path component is longer than {MAX_NAME_BYTES} bytes: {part[:40]}…"
+                )
+        return url
 
 
 class InitializeRequest(BaseModel):

@@ -10,6 +10,7 @@ restarted process replays the same turn the crashed one would have.
 from __future__ import annotations
 
 import asyncio
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,8 @@ from pydantic import BaseModel, Field, ValidationError
 from forgeline.domain.errors import ModelError, UserError
 from forgeline.domain.messages import Message, ModelRequest, ModelResponse, ToolCall, Usage
 from forgeline.llm.base import TextCallback
+
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class ScriptedToolCall(BaseModel):
@@ -51,9 +54,18 @@ class Script(BaseModel):
 
 
 def load_script(path: Path) -> Script:
-    """Read and validate a script file (YAML or JSON)."""
+    """Read and validate a script file (YAML or JSON); parsed once per file version."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        stat = path.stat()
+    except OSError as exc:
+        raise UserError(f"cannot read model script {path}: {exc.strerror}") from exc
+    return _parse_script(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=32)
+def _parse_script(path: Path, _mtime_ns: int, _size: int) -> Script:
+    try:
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)  # noqa: S506 (a safe loader)
     except OSError as exc:
         raise UserError(f"cannot read model script {path}: {exc.strerror}") from exc
     except yaml.YAMLError as exc:

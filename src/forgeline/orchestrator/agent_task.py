@@ -6,7 +6,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from forgeline.agents.definition import AgentDefinition
-from forgeline.agents.loader import build_system_prompt, load_agents, project_rules
+from forgeline.agents.loader import (
+    WorkspaceRepo,
+    build_system_prompt,
+    format_workspace_overview,
+    load_agents,
+    project_rules,
+)
 from forgeline.agents.loop import AgentResult, Budget, Hooks, run_agent
 from forgeline.domain.errors import UserError
 from forgeline.domain.events import ListSink
@@ -61,14 +67,17 @@ def repo_paths(task: AgentTask) -> list[Path]:
 
 
 def overview(task: AgentTask) -> str:
-    lines = [f"Workspace root (your working directory): {task.root}"]
-    lines.append(f"Feature request: {task.project.feature_request}")
-    for repo in task.repos:
-        lines.append(
-            f"- repository `{repo.name}/` (from {repo.url}), base branch "
-            f"{repo.base_branch or '?'}, feature branch {repo.branch or task.project.branch}"
+    repos = [
+        WorkspaceRepo(
+            name=r.name,
+            path=task.root / r.name,
+            branch=r.branch or task.project.branch,
+            base_branch=r.base_branch,
         )
-    return "\n".join(lines)
+        for r in task.repos
+    ]
+    text = format_workspace_overview(root=task.root, repositories=repos)
+    return f"{text}\n\nFeature request: {task.project.feature_request}"
 
 
 def model_spec(runtime: Runtime, task: AgentTask, defn: AgentDefinition) -> str:

@@ -6,6 +6,7 @@ refusals and even bugs in a tool come back as error results the model can act on
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Collection, Sequence
 from typing import Any
@@ -54,10 +55,13 @@ def tool_specs(names: Sequence[str]) -> list[ToolSpec]:
         raise UserError(
             f"unknown tool(s): {', '.join(unknown)}; known tools are: {', '.join(ALL_TOOLS)}"
         )
-    return [_spec(ALL_TOOLS[name]) for name in names]
+    return [_spec(name) for name in names]
 
 
-def _spec(tool: Tool) -> ToolSpec:
+@functools.cache
+def _spec(name: str) -> ToolSpec:
+    """A tool's spec; tools never change in a process, so it is built once."""
+    tool = ALL_TOOLS[name]
     schema = tool.input_model.model_json_schema(by_alias=True)
     return ToolSpec(name=tool.name, description=tool.description, input_schema=clean_schema(schema))
 

@@ -150,6 +150,7 @@ async function onDocument(button) {
     const doc = await api("PUT", `/api/projects/${encodeURIComponent(projectId())}/documents/${kind}`, { content });
     card.querySelector(".rendered").innerHTML = doc.html;
     editor.hidden = true; save.hidden = true; edit.hidden = false;
+    edit.focus();
     say(`${kind}.md saved.`);
   } catch (error) {
     say(`Could not save ${kind}.md: ` + error.message, true);
@@ -231,11 +232,14 @@ function setupLog() {
   if (!log || !window.EventSource) return;
   const source = new EventSource(`/api/projects/${encodeURIComponent(projectId())}/events`);
   const seen = new Set();
+  // Events up to the page's last sequence number are history: logged, not announced.
+  const historyEnd = Number(document.getElementById("project").dataset.lastSeq || 0);
   const handle = (message) => {
     const event = JSON.parse(message.data);
     if (seen.has(event.seq)) return;
     seen.add(event.seq);
     renderEvent(log, event);
+    if (event.seq <= historyEnd) return;
     if (event.type === "task_failed") say(`${event.data.agent || "task"} failed: ${event.data.error || ""}`, true);
     if (event.type === "question_asked") say("The agent is asking questions.");
     if (event.type === "phase_completed") say(`${event.data.phase} completed.`);
