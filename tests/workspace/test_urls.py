@@ -117,3 +117,8 @@ def test_redact_url_hides_credentials() -> None:
     assert redact_url("fatal: unable to access 'https://a:b@h/r/'") == (
         "fatal: unable to access 'https://***@h/r/'"
     )
+
+
+def test_overlong_local_path_is_a_clear_error() -> None:
+    with pytest.raises(UserError, match="no such repository"):
+        validate_repo_url("0" * 4000)

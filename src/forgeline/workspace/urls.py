@@ -165,11 +165,16 @@ def _local_repository(raw: str, *, shown: str) -> Path:
         path = Path(raw).expanduser().resolve()
     except (OSError, RuntimeError) as exc:
         raise UserError(f"no such repository: {shown} ({exc})") from None
-    if not path.exists():
+    try:
+        exists, is_dir = path.exists(), path.is_dir()
+        is_repo = is_dir and is_local_repository(path)
+    except OSError as exc:  # e.g. a name longer than the file system allows
+        raise UserError(f"no such repository: {shown} ({exc.strerror})") from None
+    if not exists:
         raise UserError(f"no such repository: {shown}")
-    if not path.is_dir():
+    if not is_dir:
         raise UserError(f"not a git repository (not a directory): {shown}")
-    if not is_local_repository(path):
+    if not is_repo:
         raise UserError(f"not a git repository: {shown}")
     return path
 
