@@ -14,7 +14,7 @@ from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
-RESULTS = BENCH_DIR / "RESULTS-workflow.md"
+RESULTS = BENCH_DIR / "RESULTS.md"
 HEADER = (
     "# Forgeline workflow and server benchmarks\n\n"
     "Written by the scripts in `bench/` (see bench/README.md). Each section is replaced "
@@ -97,13 +97,14 @@ def write_section(key: str, title: str, body: str) -> None:
         f"- Machine: {info['nproc']} CPUs ({info['cpu']}), {info['ram']} RAM, "
         f"Python {info['python']}, {info['date']}\n"
     )
-    section = f"<!-- begin {key} -->\n## {title}\n\n{facts}\n{body.rstrip()}\n<!-- end {key} -->\n"
+    text_body = f"## {title}\n\n{facts}\n{body.rstrip()}\n"
+    section = f"<!-- section:{key} -->\n{text_body}<!-- end:{key} -->\n"
     RESULTS.touch(exist_ok=True)
     with RESULTS.open("r+", encoding="utf-8") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         text = handle.read() or HEADER
         pattern = re.compile(
-            rf"<!-- begin {re.escape(key)} -->\n.*?<!-- end {re.escape(key)} -->\n", re.DOTALL
+            rf"<!-- section:{re.escape(key)} -->\n.*?<!-- end:{re.escape(key)} -->\n", re.DOTALL
         )
         if pattern.search(text):
             text = pattern.sub(lambda _m: section, text)

@@ -21,14 +21,21 @@ from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS = BENCH_DIR / "RESULTS.md"
-SECTION_ORDER = ("loop_overhead", "grep_large_tree", "cli_startup", "durable_overhead")
+SECTION_ORDER = (
+    "summary",
+    "loop_overhead",
+    "grep_large_tree",
+    "cli_startup",
+    "durable_overhead",
+    "findings",
+)
 TITLE = "# Forgeline benchmark results\n"
 INTRO = (
     "Written by the scripts in `bench/` (see `bench/README.md`). Each section is "
     "rewritten by its own script; compare ratios within one run, not absolute times "
     "across machines.\n"
 )
-FOOTER = "Workflow and server benchmarks: see below.\n"
+FOOTER = ""
 
 
 def cpu_model() -> str:
@@ -119,7 +126,7 @@ def _read_sections() -> dict[str, str]:
     if not RESULTS.exists():
         return {}
     text = RESULTS.read_text(encoding="utf-8")
-    pattern = re.compile(r"<!-- section:(\w+) -->\n(.*?)<!-- end:\1 -->", re.DOTALL)
+    pattern = re.compile(r"<!-- section:([\w-]+) -->\n(.*?)<!-- end:\1 -->", re.DOTALL)
     return {match.group(1): match.group(2) for match in pattern.finditer(text)}
 
 

@@ -20,7 +20,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import asyncpg
@@ -155,3 +155,19 @@ async def make_project(
         branch="forgeline/add-a-verbose-flag",
         repositories=repositories,
     )
+
+
+@contextmanager
+def postgres_or_sqlite(kind: str) -> Iterator[str | None]:
+    """None for SQLite; for "postgresql" a new database, dropped afterwards."""
+    if kind == "sqlite":
+        yield None
+        return
+    name = f"fl_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"'.encode())
+    try:
+        yield _database_url(name)
+    finally:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())

@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     bash_default_timeout_ms: int = 120_000
     bash_max_timeout_ms: int = 600_000
     max_tool_output_chars: int = 30_000
+    # Seconds of silence before an SSE keep-alive (and the idle check that ends a stream).
+    sse_keepalive_s: float = 15.0
 
     @property
     def workspaces_dir(self) -> Path:

@@ -8,14 +8,20 @@ from pathlib import Path
 import httpx2
 import pytest
 
+from dbfixtures import postgres_or_sqlite
+
 from .server import Server, make_git_repo
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    running = Server(tmp_path_factory.mktemp("home"))
-    yield running
-    running.stop()
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """The API tests run against a server on SQLite and one on a fresh PostgreSQL database."""
+    with postgres_or_sqlite(request.param) as database_url:
+        running = Server(tmp_path_factory.mktemp("home"), database_url=database_url)
+        yield running
+        running.stop()
 
 
 @pytest.fixture

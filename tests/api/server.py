@@ -69,7 +69,14 @@ class Server:
         script: The scripted model's script (YAML text); the small default otherwise.
     """
 
-    def __init__(self, home: Path, *, token: str | None = None, script: str = SCRIPT) -> None:
+    def __init__(
+        self,
+        home: Path,
+        *,
+        token: str | None = None,
+        script: str = SCRIPT,
+        database_url: str | None = None,
+    ) -> None:
         self.home = home
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -77,9 +84,15 @@ class Server:
         script_file = home / "script.yaml"
         script_file.write_text(script)
         env = {k: v for k, v in os.environ.items() if not k.startswith("FORGELINE_")}
-        env.update(FORGELINE_HOME=str(home), FORGELINE_MODEL=f"scripted:{script_file}")
+        env.update(
+            FORGELINE_HOME=str(home),
+            FORGELINE_MODEL=f"scripted:{script_file}",
+            FORGELINE_SSE_KEEPALIVE_S="1",
+        )
         if token:
             env["FORGELINE_API_TOKEN"] = token
+        if database_url:
+            env["FORGELINE_DATABASE_URL"] = database_url
         self.log = (home / "server.log").open("wb")
         self.proc = subprocess.Popen(
             [str(FORGELINE), "serve", "--host", "127.0.0.1", "--port", str(self.port)],

@@ -99,3 +99,22 @@ def test_bad_last_event_id_is_422(client: httpx2.Client, repo: Path) -> None:
     response = client.get("/api/projects/sse-3/events", headers={"Last-Event-ID": "abc"})
     assert response.status_code == 422
     assert "abc" in response.json()["detail"]
+
+
+def test_the_stream_ends_when_the_project_is_finished_and_idle(
+    server: Server, client: httpx2.Client, repo: Path
+) -> None:
+    body = {
+        "project_id": "sse-idle",
+        "feature_request": "Idle",
+        "repositories": [{"url": str(repo)}],
+    }
+    client.post("/projects/initialize", json=body).raise_for_status()
+    client.post("/agents/research/start", json={"project_id": "sse-idle"}).raise_for_status()
+    lines: list[str] = []
+    with client.stream("GET", "/api/projects/sse-idle/events", timeout=60) as response:
+        for line in response.iter_lines():
+            lines.append(line)
+    # The stream closed by itself: the whole phase, then `idle` as the last event.
+    events = [line.removeprefix("event: ") for line in lines if line.startswith("event: ")]
+    assert "phase_completed" in events and events[-1] == "idle"

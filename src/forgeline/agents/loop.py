@@ -219,7 +219,11 @@ async def _loop(run: AgentRun, hooks: Hooks | None) -> str:
 async def _call_model(run: AgentRun) -> ModelResponse:
     if not run.specs:
         run.specs = registry.tool_specs(run.tools)
-    request = ModelRequest(system=run.system, messages=list(run.messages), tools=run.specs)
+    # Built without re-validating: every message is already a checked `Message`, and
+    # validating the whole conversation on each call would cost O(n) per step.
+    request = ModelRequest.model_construct(
+        system=run.system, messages=list(run.messages), tools=run.specs
+    )
     response = await run.steps("model", lambda: run.model.complete(request))
     run.step_count += 1
     run.usage = run.usage + response.usage

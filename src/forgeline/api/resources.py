@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -131,7 +132,13 @@ async def events(
     await service.store.get_project(project_id)
     after_seq = parse_after(request.headers.get("last-event-id"), after)
     return StreamingResponse(
-        event_stream(request, service.runtime.events, project_id, after_seq),
+        event_stream(
+            request,
+            service.runtime.events,
+            project_id,
+            after_seq,
+            idle=partial(service.is_idle, project_id),
+        ),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

@@ -44,6 +44,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     app = FastAPI(title="Forgeline", version=__version__, lifespan=lifespan)
     app.state.settings = settings
+    app.state.sse_keepalive = settings.sse_keepalive_s
     install_error_handlers(app)
     app.include_router(original.router)
     app.include_router(resources.router)

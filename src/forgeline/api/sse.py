@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from fastapi import Request
 
@@ -51,11 +51,18 @@ async def _pump(source: AsyncIterator[Event], queue: asyncio.Queue[object]) -> N
 
 
 async def event_stream(
-    request: Request, log: EventLog, project_id: str, after_seq: int
+    request: Request,
+    log: EventLog,
+    project_id: str,
+    after_seq: int,
+    *,
+    idle: Callable[[], Awaitable[bool]] | None = None,
 ) -> AsyncIterator[str]:
     """The SSE body: a retry hint, then every event after `after_seq`, then the live tail.
 
-    A comment line is sent when nothing happened for the keep-alive interval.
+    A comment line is sent when nothing happened for the keep-alive interval. When
+    nothing happened and the project is finished and idle (`idle()`), an `idle` event
+    ends the stream; a client reconnects with `Last-Event-ID` when work starts again.
     """
     keepalive: float = getattr(request.app.state, "sse_keepalive", KEEPALIVE_SECONDS)
     queue: asyncio.Queue[object] = asyncio.Queue(maxsize=1000)
@@ -68,6 +75,9 @@ async def event_stream(
                 item = await asyncio.wait_for(queue.get(), timeout=keepalive)
             except TimeoutError:
                 if await request.is_disconnected():
+                    return
+                if idle is not None and queue.empty() and await idle():
+                    yield "event: idle\ndata: {}\n\n"
                     return
                 yield ": keep-alive\n\n"
                 continue

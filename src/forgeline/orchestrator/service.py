@@ -147,6 +147,11 @@ class Service:
             if earlier in project.phases and earlier not in done:
                 raise ConflictError(f"start {earlier} before {phase} (phases run in order)")
 
+    async def is_idle(self, project_id: str) -> bool:
+        """No task of the project is pending, running, waiting or paused."""
+        tasks = await self.store.list_tasks(project_id)
+        return not any(t.status in UNFINISHED for t in tasks)
+
     async def get_task(self, task_id: str) -> TaskRecord:
         return await self.store.get_task(task_id)
 

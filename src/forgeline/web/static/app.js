@@ -114,6 +114,7 @@ async function onControl(button) {
   } catch (error) {
     say(error.message, true);
   }
+  reconnectLog();
   scheduleRefresh();
 }
 
@@ -227,17 +228,33 @@ function renderEvent(log, event) {
   log.scrollTop = log.scrollHeight;
 }
 
+let logSource = null;
+let lastSeq = 0;
+const seen = new Set();
+
+// The server ends the stream with `idle` once the project has finished; reopen it
+// (after the last event seen) when the user starts or resumes work.
+function reconnectLog() {
+  if (logSource === null) setupLog();
+}
+
 function setupLog() {
   const log = document.getElementById("log");
   if (!log || !window.EventSource) return;
-  const source = new EventSource(`/api/projects/${encodeURIComponent(projectId())}/events`);
-  const seen = new Set();
+  const url = `/api/projects/${encodeURIComponent(projectId())}/events?after=${lastSeq}`;
+  const source = new EventSource(url);
+  logSource = source;
+  source.addEventListener("idle", () => {
+    source.close();
+    logSource = null;
+  });
   // Events up to the page's last sequence number are history: logged, not announced.
   const historyEnd = Number(document.getElementById("project").dataset.lastSeq || 0);
   const handle = (message) => {
     const event = JSON.parse(message.data);
     if (seen.has(event.seq)) return;
     seen.add(event.seq);
+    lastSeq = Math.max(lastSeq, event.seq);
     renderEvent(log, event);
     if (event.seq <= historyEnd) return;
     if (event.type === "task_failed") say(`${event.data.agent || "task"} failed: ${event.data.error || ""}`, true);
