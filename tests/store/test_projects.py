@@ -113,3 +113,9 @@ async def test_deleting_a_project_deletes_everything_it_owns(store: Store) -> No
     assert (await store.usage_summary(project.id)).total.input_tokens == 0
     assert len(await store.list_tasks(other.id)) == 1
     assert len(await store.list_events(other.id)) == 1
+
+
+async def test_a_nul_byte_is_a_clear_error_not_a_crash(store: Store) -> None:
+    """PostgreSQL cannot hold NUL in text: lookups and writes say so (4xx), never a 500."""
+    with pytest.raises(UserError):
+        await store.get_project("bad\x00id")

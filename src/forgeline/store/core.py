@@ -42,6 +42,13 @@ def not_found(kind: str, ident: object) -> NotFoundError:
     return NotFoundError(f"No {kind} with id {ident!r}.")
 
 
+def is_bad_text(exc: DBAPIError) -> bool:
+    """PostgreSQL refused a string (a NUL byte, or bytes invalid in UTF-8)."""
+    orig = exc.orig
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    return code in {"22021", "22P05"}
+
+
 def is_transient(exc: DBAPIError) -> bool:
     """Whether a database error is worth retrying (lock contention, deadlock)."""
     orig = exc.orig
@@ -108,6 +115,10 @@ class StoreCore:
                 async with maker() as session, session.begin():
                     return await fn(session)
             except DBAPIError as exc:
+                if is_bad_text(exc):
+                    raise UserError(
+                        "text with a NUL byte or an invalid character cannot be stored"
+                    ) from None
                 if attempt >= MAX_ATTEMPTS or not is_transient(exc):
                     raise
             await asyncio.sleep(min(0.02 * 2**attempt, 1.0))
