@@ -87,6 +87,7 @@ def has_status(service: Service, task_id: str, status: str) -> Callable[[], Awai
 async def test_pause_and_resume_while_waiting_for_answers(service: Service, tmp_path: Path) -> None:
     project_id, task_id = await planning_task(service, tmp_path)
     await eventually(has_status(service, task_id, "waiting"))
+    assert (await service.store.get_project(project_id)).status == "waiting"
     with pytest.raises(ConflictError):
         await service.start_phase(project_id, "implementation")
 

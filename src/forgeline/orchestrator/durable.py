@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from dbos import DBOS
 
@@ -87,9 +87,9 @@ class DurableQuestions:
         await self._sink.emit(
             NewEvent(type=EventType.QUESTION_ASKED, task_id=self._task_id, data=data)
         )
-        await set_task_status(self._runtime, self._task_id, "waiting")
+        await self._status("waiting")
         answers = await _wait_for_answers(batch)
-        await set_task_status(self._runtime, self._task_id, "running")
+        await self._status("running")
         rendered = [{"question": a.question, "answer": a.render()} for a in answers]
         answered = NewEvent(
             type=EventType.QUESTION_ANSWERED,
@@ -98,6 +98,14 @@ class DurableQuestions:
         )
         await self._sink.emit(answered)
         return answers
+
+
+    async def _status(self, status: Literal["waiting", "running"]) -> None:
+        """The task and its project wait for the user together (the UI shows it)."""
+        from forgeline.orchestrator.session import sync_session
+
+        await sync_session(self._runtime, self._project_id, status=status)
+        await set_task_status(self._runtime, self._task_id, status)
 
 
 async def _wait_for_answers(batch: str) -> list[Answer]:
