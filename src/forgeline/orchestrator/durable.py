@@ -99,7 +99,6 @@ class DurableQuestions:
         await self._sink.emit(answered)
         return answers
 
-
     async def _status(self, status: Literal["waiting", "running"]) -> None:
         """The task and its project wait for the user together (the UI shows it)."""
         from forgeline.orchestrator.session import sync_session
