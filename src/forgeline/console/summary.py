@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -22,7 +23,7 @@ async def summarise(service: Service, task_id: str) -> dict[str, Any]:
     repos = []
     for repo in await store.list_repositories(project.id):
         path = f"{project.workspace}/{repo.name}"
-        commits = await git.log(_path(path), 50, since=repo.base_sha) if repo.base_sha else []
+        commits = await git.log(Path(path), 50, since=repo.base_sha) if repo.base_sha else []
         repos.append(
             {
                 "name": repo.name,
@@ -43,12 +44,6 @@ async def summarise(service: Service, task_id: str) -> dict[str, Any]:
         "gate": gate,
         "usage": usage.model_dump(mode="json") if hasattr(usage, "model_dump") else usage,
     }
-
-
-def _path(text: str) -> Any:
-    from pathlib import Path
-
-    return Path(text)
 
 
 def _gate(tasks: list[Any]) -> dict[str, Any] | None:

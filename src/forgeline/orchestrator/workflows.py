@@ -17,7 +17,7 @@ from dbos import DBOS, SetWorkflowID
 from dbos._error import DBOSAwaitedWorkflowCancelledError
 
 from forgeline.domain.errors import ForgelineError
-from forgeline.domain.events import EventType, NewEvent
+from forgeline.domain.events import EventType
 from forgeline.orchestrator import phases
 from forgeline.orchestrator.context import PhaseContext, load_context
 from forgeline.orchestrator.durable import durable_step, set_task_status
@@ -34,10 +34,6 @@ PHASE_BODIES: dict[str, PhaseBody] = {
     "implementation": phases.implementation,
     "documentation": phases.documentation,
 }
-
-
-class PhaseFailed(ForgelineError):
-    """A phase ended without doing its job; the message says why."""
 
 
 @DBOS.workflow()
@@ -155,8 +151,3 @@ def _track(runtime: Runtime, task_id: str) -> None:
     if task is not None:
         runtime.running[task_id] = task
         task.add_done_callback(lambda _t: runtime.running.pop(task_id, None))
-
-
-async def emit_event(ctx: PhaseContext, type_: EventType, data: dict[str, Any]) -> None:
-    """Emit an event for the task in `ctx` (used by phase bodies)."""
-    await ctx.sink.emit(NewEvent(type=type_, task_id=ctx.task_id, data=data))
