@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import time
 from pathlib import Path
 from typing import Any
 
@@ -130,7 +131,7 @@ class ScriptedModel:
 
     def _log(self, what: str, index: int) -> None:
         if self._script.call_log:
-            line = f"{what} {self._agent} {self._run_index} {index}\n"
+            line = f"{what} {self._agent} {self._run_index} {index} {time.time():.6f}\n"
             with open(self._script.call_log, "a", encoding="utf-8") as log:
                 log.write(line)
 
