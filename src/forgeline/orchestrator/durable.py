@@ -8,6 +8,7 @@ from typing import Any, Literal, TypeVar
 from dbos import DBOS
 
 from forgeline.domain.events import EventType, NewEvent
+from forgeline.domain.messages import Usage
 from forgeline.orchestrator.runtime import Runtime
 from forgeline.store.schemas import TaskStatus
 from forgeline.tools.base import Answer, Question
@@ -57,8 +58,6 @@ class DurableSink:
             await self._record_usage(stored.task_id, stored.data)
 
     async def _record_usage(self, task_id: str | None, data: dict[str, Any]) -> None:
-        from forgeline.domain.messages import Usage
-
         usage = Usage.model_validate(data)
         await self._runtime.store.record_usage(
             self._project_id, task_id, data.get("agent", ""), data.get("model", ""), usage
@@ -101,9 +100,7 @@ class DurableQuestions:
 
     async def _status(self, status: Literal["waiting", "running"]) -> None:
         """The task and its project wait for the user together (the UI shows it)."""
-        from forgeline.orchestrator.session import sync_session
-
-        await sync_session(self._runtime, self._project_id, status=status)
+        await self._runtime.store.update_project(self._project_id, status=status)
         await set_task_status(self._runtime, self._task_id, status)
 
 

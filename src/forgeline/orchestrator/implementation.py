@@ -47,6 +47,8 @@ class Checkpoints:
     review: bool = True
 
     async def before_model_call(self, run: AgentRun) -> str:
+        if not self.review:
+            return ""  # documentation: no overwatchers, so no findings to deliver
         findings = await durable_step("collect_findings", self._new_findings)
         if not findings:
             return ""

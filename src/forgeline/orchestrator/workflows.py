@@ -97,9 +97,10 @@ async def task_lifecycle(
     runtime = current()
     _track(runtime, task_id)
     ctx = await load_context(runtime, project_id, task_id)
-    await set_task_status(runtime, task_id, "running", workflow_id=task_id)
     if not quiet:
         await _project_status(runtime, project_id, "running", phase)
+    await set_task_status(runtime, task_id, "running", workflow_id=task_id)
+    if not quiet:
         await ctx.emit(EventType.PHASE_STARTED, {"phase": phase})
     await ctx.emit(EventType.TASK_STARTED, {"phase": phase, "agent": ctx.agent})
     try:
@@ -136,9 +137,8 @@ async def _fail(
 async def _project_status(
     runtime: Runtime, project_id: str, status: ProjectStatus, phase: str
 ) -> None:
-    from forgeline.orchestrator.session import sync_session
-
-    await sync_session(runtime, project_id, status=status, phase=phase)
+    """Set the project's status; the task status set right after rewrites session.json."""
+    await runtime.store.update_project(project_id, status=status, current_phase=phase)
 
 
 def _brief(result: dict[str, Any]) -> dict[str, Any]:
