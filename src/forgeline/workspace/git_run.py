@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from forgeline.workspace import credentials
 from forgeline.workspace.git_errors import GitError, failure_detail
 from forgeline.workspace.urls import redact_url
 
@@ -109,7 +110,10 @@ async def run(
         GitError: Git is missing, timed out, or (with `check`) failed.
     """
     _check_directory(cwd, args)
-    code, out, err = await _execute(args, cwd=cwd, timeout_s=timeout_s, stdin=stdin)
+    auth, extra_env = await _network_auth(args, cwd)
+    code, out, err = await _execute(
+        (*auth, *args), cwd=cwd, timeout_s=timeout_s, stdin=stdin, extra_env=extra_env
+    )
     result = GitResult(args=args, stdout=out, stderr=redact_url(err), code=code)
     if check and not result.ok:
         raise GitError(
@@ -121,15 +125,31 @@ async def run(
     return result
 
 
+async def _network_auth(args: tuple[str, ...], cwd: Path) -> tuple[list[str], dict[str, str]]:
+    """For clone/fetch/push: the credential helper options and environment (see credentials)."""
+    target = credentials.network_target(args)
+    if target is None:
+        return [], {}
+    if not credentials.is_url(target):
+        remote = await run("remote", "get-url", target, cwd=cwd, check=False)
+        target = remote.stdout.strip()
+    return await credentials.git_auth(target)
+
+
 async def _execute(
-    args: Sequence[str], *, cwd: Path, timeout_s: float, stdin: str | None
+    args: Sequence[str],
+    *,
+    cwd: Path,
+    timeout_s: float,
+    stdin: str | None,
+    extra_env: dict[str, str] | None = None,
 ) -> tuple[int, str, str]:
     argv = ("git", *_SAFETY_OPTIONS, *args)
     try:
         proc = await asyncio.create_subprocess_exec(
             *argv,
             cwd=cwd,
-            env=git_env(),
+            env={**git_env(), **(extra_env or {})},
             stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from forgeline.domain.errors import ConflictError, NotFoundError, UserError
-from forgeline.workspace import git
+from forgeline.workspace import credentials, git
 from forgeline.workspace.files import (
     append_log,
     read_log,
@@ -250,7 +250,8 @@ async def create_workspace(
     ws = Workspace(home=home, project_id=project_id)
     if not repositories:
         raise UserError("a project needs at least one repository")
-    urls = [validate_repo_url(spec.url) for spec in repositories]
+    # Credentials in a URL are kept in memory only; the clean URL is what git and the files see.
+    urls = [credentials.remember(validate_repo_url(spec.url)) for spec in repositories]
     for spec in repositories:
         if spec.branch is not None:
             check_branch_name(spec.branch)
