@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 from pathlib import Path
 
 import pytest
+import sqlalchemy.orm.session
 
 from forgeline.domain.errors import ToolError
+from forgeline.domain.messages import ToolCall
 from forgeline.tools.base import ToolContext
 from forgeline.tools.files import ReadTool
+from forgeline.tools.registry import execute
 
 from .helpers import run_tool, write
 
@@ -124,3 +128,58 @@ async def test_read_records_the_mtime(workspace: Path, ctx: ToolContext) -> None
     path = write(workspace / "a.txt", "x\n")
     await read(ctx, "a.txt")
     assert ctx.read_files[path] == path.stat().st_mtime_ns
+
+
+_NUMBERED = re.compile(r" *(\d+)\t(.*)")
+_CONTINUE = re.compile(r"^\.\.\. \d+ more lines.*; use offset=(\d+) to read on$", re.M)
+
+
+async def _read_page(ctx: ToolContext, path: str, offset: int) -> tuple[list[str], int | None]:
+    """One Read through the registry (as the loop runs it); its lines and next offset."""
+    call = ToolCall(id="c", name="Read", input={"file_path": path, "offset": offset})
+    result = await execute(call, ctx, allowed=["Read"])
+    assert not result.is_error, result.content
+    assert len(result.content) <= ctx.max_output_chars
+    assert "characters cut" not in result.content
+    lines = []
+    for expected, row in enumerate(result.content.splitlines(), start=offset):
+        match = _NUMBERED.fullmatch(row)
+        if match is None:
+            break
+        assert int(match[1]) == expected
+        lines.append(match[2])
+    follow = _CONTINUE.search(result.content)
+    return lines, int(follow[1]) if follow else None
+
+
+async def test_a_large_real_module_reads_back_exactly_page_by_page(
+    workspace: Path, ctx: ToolContext
+) -> None:
+    original = Path(sqlalchemy.orm.session.__file__).read_text(encoding="utf-8")
+    assert len(original) > 150_000 and original.count("\n") > 5000
+    write(workspace / "session.py", original)
+    pages: list[list[str]] = []
+    offset: int | None = 1
+    while offset is not None:
+        lines, next_offset = await _read_page(ctx, "session.py", offset)
+        assert lines, f"empty page at offset {offset}"
+        assert next_offset is None or next_offset == offset + len(lines)
+        pages.append(lines)
+        offset = next_offset
+    assert len(pages) > 5
+    assert "\n".join(line for page in pages for line in page) + "\n" == original
+
+
+async def test_a_page_cut_for_size_says_so_and_ends_at_a_whole_line(
+    workspace: Path, ctx: ToolContext
+) -> None:
+    ctx.max_output_chars = 2_000
+    write(workspace / "wide.txt", "".join(f"{n:04d} " + "x" * 95 + "\n" for n in range(1, 101)))
+    out = await read(ctx, "wide.txt")
+    *rows, note = out.splitlines()
+    assert 5 < len(rows) < 20
+    assert rows[-1] == f"{len(rows):>6}\t{len(rows):04d} " + "x" * 95
+    assert note == (
+        f"... {100 - len(rows)} more lines (this result reached its size limit); "
+        f"use offset={len(rows) + 1} to read on"
+    )

@@ -68,13 +68,43 @@ def _parse_script(path: Path, _mtime_ns: int, _size: int) -> Script:
     try:
         raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)  # noqa: S506 (a safe loader)
     except OSError as exc:
-        raise UserError(f"cannot read model script {path}: {exc.strerror}") from exc
+        raise UserError(f"cannot read model script {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise UserError(f"model script {path} is not UTF-8 text") from None
     except yaml.YAMLError as exc:
-        raise UserError(f"model script {path} is not valid YAML/JSON: {exc}") from exc
+        raise UserError(f"model script {path} is not valid YAML/JSON{_position(exc)}") from None
     try:
         return Script.model_validate(raw)
     except ValidationError as exc:
-        raise UserError(f"model script {path} is malformed: {exc}") from exc
+        raise UserError(f"model script {path} is malformed: {_problems(exc)}") from None
+
+
+def _position(exc: yaml.YAMLError) -> str:
+    """Where a YAML error is, as " (line L, column C)"; never the file's content."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    line, column = getattr(mark, "line", None), getattr(mark, "column", None)
+    if not isinstance(line, int) or not isinstance(column, int):
+        return ""
+    return f" (error at line {line + 1}, column {column + 1})"
+
+
+_SCRIPT_FIELDS = frozenset({"agents", "delay", "call_log", "text", "tool_calls", "name", "input"})
+
+
+def _problems(exc: ValidationError) -> str:
+    """Pydantic's errors as `where: what`, without the values (they are the file's content)."""
+    parts = []
+    for error in exc.errors(include_url=False, include_input=False)[:3]:
+        where = ".".join(_loc_part(item) for item in error["loc"])
+        parts.append(f"{where}: {error['msg']}" if where else error["msg"])
+    more = len(exc.errors()) - len(parts)
+    return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
+
+
+def _loc_part(item: int | str) -> str:
+    if isinstance(item, int):
+        return f"[{item}]"
+    return item if item in _SCRIPT_FIELDS else "<key>"
 
 
 class ScriptedModel:

@@ -30,6 +30,8 @@ from forgeline.tools.textfile import (
 )
 
 _FILE_PATH_HELP = "The file's path: absolute, or relative to the workspace root."
+# Room kept in a Read result's character cap for the notes after the numbered lines.
+_READ_NOTES_RESERVE = 400
 
 
 def _open_regular(path: Path, shown: str, *, flags: int) -> tuple[int, os.stat_result]:
@@ -129,15 +131,16 @@ class ReadTool:
         shown = display_path(path, ctx)
         offset = args.offset or 1
         limit = args.limit or DEFAULT_READ_LIMIT
-        window = await asyncio.to_thread(self._read, path, shown, offset, limit)
+        budget = max(ctx.max_output_chars - _READ_NOTES_RESERVE, 1)
+        window = await asyncio.to_thread(self._read, path, shown, offset, limit, budget)
         ctx.read_files[path] = window.mtime_ns
         return _render_window(window, shown, offset)
 
     @staticmethod
-    def _read(path: Path, shown: str, offset: int, limit: int) -> TextWindow:
+    def _read(path: Path, shown: str, offset: int, limit: int, budget: int) -> TextWindow:
         fd, info = _open_regular(path, shown, flags=os.O_RDONLY)
         with os.fdopen(fd, "rb") as handle:
-            return read_window(handle, info, offset=offset, limit=limit)
+            return read_window(handle, info, offset=offset, limit=limit, max_chars=budget)
 
 
 def _render_window(window: TextWindow, shown: str, offset: int) -> str:
@@ -154,7 +157,8 @@ def _render_window(window: TextWindow, shown: str, offset: int) -> str:
     last = offset + len(window.lines) - 1
     remaining = window.total_lines - last
     if remaining > 0:
-        parts.append(f"... {remaining} more lines; use offset={last + 1} to read on")
+        why = " (this result reached its size limit)" if window.budget_cut else ""
+        parts.append(f"... {remaining} more lines{why}; use offset={last + 1} to read on")
     if window.replaced:
         parts.append("(note: this file is not valid UTF-8; undecodable bytes are shown as \ufffd)")
     return "\n".join(parts)

@@ -2,7 +2,9 @@
 
 Used by `Read`: a file of any size is read line by line up to the requested window,
 each line capped in bytes so one enormous line cannot exhaust memory, and the lines
-after the window are only counted, in large chunks.
+after the window are only counted, in large chunks. A window also stops, at a whole
+line, before its numbered rendering would exceed a character budget, so a result is
+never cut in the middle later on.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class TextWindow:
         mtime_ns: The file's modification time when it was read.
         binary: True when the file looks binary (a NUL byte near the start).
         replaced: True when some bytes of the window were not valid UTF-8.
+        budget_cut: True when the window stopped early to stay within its character budget.
     """
 
     lines: list[str]
@@ -41,6 +44,7 @@ class TextWindow:
     mtime_ns: int
     binary: bool = False
     replaced: bool = False
+    budget_cut: bool = False
 
 
 def is_binary(head: bytes) -> bool:
@@ -61,6 +65,11 @@ def human_size(size: int) -> str:
 def format_numbered(lines: Sequence[str], *, first: int) -> str:
     """Lines numbered like `cat -n`, starting at line number `first`."""
     return "\n".join(f"{number:>6}\t{line}" for number, line in enumerate(lines, start=first))
+
+
+def numbered_size(text: str, number: int) -> int:
+    """Characters `text` takes as line `number` in `format_numbered`, its newline included."""
+    return max(6, len(str(number))) + 1 + len(text) + 1
 
 
 def _read_capped_line(handle: BinaryIO) -> tuple[bytes, bool] | None:
@@ -103,7 +112,14 @@ def _count_remaining_lines(handle: BinaryIO) -> int:
     return newlines + (1 if last and last != b"\n" else 0)
 
 
-def read_window(handle: BinaryIO, info: os.stat_result, *, offset: int, limit: int) -> TextWindow:
+def read_window(
+    handle: BinaryIO,
+    info: os.stat_result,
+    *,
+    offset: int,
+    limit: int,
+    max_chars: int | None = None,
+) -> TextWindow:
     """Read lines `offset` .. `offset + limit - 1` (1-based) from an open binary file.
 
     Args:
@@ -111,6 +127,9 @@ def read_window(handle: BinaryIO, info: os.stat_result, *, offset: int, limit: i
         info: The file's `os.fstat` result.
         offset: The first line to return (1-based).
         limit: The most lines to return.
+        max_chars: The most characters the window may take once numbered (see
+            `format_numbered`); the window ends at the last whole line that fits, but
+            always holds at least one line. None for no budget.
 
     Returns:
         The window, with the file's total line count.
@@ -122,14 +141,24 @@ def read_window(handle: BinaryIO, info: os.stat_result, *, offset: int, limit: i
     lines: list[str] = []
     replaced = False
     number = 0
+    used = 0
     while number < offset + limit - 1:
+        start = handle.tell()
         item = _read_capped_line(handle)
         if item is None:
             return TextWindow(lines, number, info.st_size, info.st_mtime_ns, replaced=replaced)
         number += 1
-        if number >= offset:
-            text, bad = _decode_line(item[0], cut=item[1])
-            lines.append(text)
-            replaced = replaced or bad
+        if number < offset:
+            continue
+        text, bad = _decode_line(item[0], cut=item[1])
+        used += numbered_size(text, number)
+        if lines and max_chars is not None and used > max_chars:
+            handle.seek(start)
+            total = number - 1 + _count_remaining_lines(handle)
+            return TextWindow(
+                lines, total, info.st_size, info.st_mtime_ns, replaced=replaced, budget_cut=True
+            )
+        lines.append(text)
+        replaced = replaced or bad
     total = number + _count_remaining_lines(handle)
     return TextWindow(lines, total, info.st_size, info.st_mtime_ns, replaced=replaced)
