@@ -152,13 +152,14 @@ async def test_execute_turns_unexpected_exceptions_into_results(workspace: Path)
 
 async def test_execute_caps_output(workspace: Path) -> None:
     ctx = ToolContext(workspace=workspace, max_output_chars=1_000)
-    write(workspace / "big.txt", "".join(f"line number {n}\n" for n in range(500)))
-    result = await execute(call("Read", file_path="big.txt"), ctx, allowed=["Read"])
+    for n in range(300):
+        write(workspace / f"file-{n:03d}.txt", "x", mtime=1_000_000 + n)
+    result = await execute(call("Glob", pattern="*.txt"), ctx, allowed=["Glob"])
     assert not result.is_error
     assert len(result.content) <= 1_000
-    assert result.content.startswith("     1\tline number 0\n")
+    assert result.content.startswith("file-299.txt\nfile-298.txt\n")
     assert "characters cut" in result.content
-    assert result.content.endswith("   500\tline number 499")
+    assert result.content.endswith("file-001.txt\nfile-000.txt")
 
 
 def test_cap_output_arithmetic() -> None:
