@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import AliasChoices, BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -43,6 +43,19 @@ class Settings(BaseSettings):
     max_tool_output_chars: int = 30_000
     # Seconds of silence before an SSE keep-alive (and the idle check that ends a stream).
     sse_keepalive_s: float = 15.0
+    # GitHub (DESIGN §13): where repositories and the REST API live, and the credentials.
+    github_url: str = "https://github.com"
+    github_api_url: str = "https://api.github.com"
+    github_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("FORGELINE_GITHUB_TOKEN", "GITHUB_TOKEN")
+    )
+    github_app_id: str | None = None
+    github_private_key_file: Path | None = None
+    github_webhook_secret: SecretStr | None = None
+    github_client_id: str | None = None
+    github_client_secret: SecretStr | None = None
+    # Longest wait for a GitHub rate limit to reset before the call fails.
+    github_max_wait_s: float = 120.0
 
     @property
     def workspaces_dir(self) -> Path:

@@ -19,6 +19,7 @@ from forgeline import __version__
 from forgeline.domain.errors import ForgelineError
 from forgeline.events.bus import make_bus
 from forgeline.events.log import EventLog
+from forgeline.github import auth as github_auth
 from forgeline.settings import Settings
 from forgeline.store import Store, open_store
 
@@ -86,6 +87,7 @@ class Runtime:
         """
         global _current
         settings.home.mkdir(parents=True, exist_ok=True)
+        github_auth.install(settings)  # GitHub tokens for git's credential helper (§13)
         store = await open_store(settings.resolved_database_url())
         bus = make_bus(store, settings.redis_url)
         runtime = cls(settings=settings, store=store, events=EventLog(store, bus), role=role)
