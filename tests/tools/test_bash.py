@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from forgeline.domain.errors import ToolError
 from forgeline.sandbox import sandbox_status
-from forgeline.tools.base import SandboxPolicy, ToolContext
+from forgeline.tools.base import CommandRecord, SandboxPolicy, ToolContext
 from forgeline.tools.bash import BashInput, BashTool
 
 from .helpers import run_tool
@@ -51,21 +51,22 @@ async def test_result_is_output_then_exit_code(bash_ctx: ToolContext) -> None:
     )
     assert result == "hello\noops\nexit code: 0"
     assert bash_ctx.commands == [
-        {
-            "command": "echo hello; echo oops >&2",
-            "exit_code": 0,
-            "timed_out": False,
-            "duration_s": bash_ctx.commands[0]["duration_s"],
-        }
+        CommandRecord(
+            command="echo hello; echo oops >&2",
+            exit_code=0,
+            timed_out=False,
+            duration_s=bash_ctx.commands[0].duration_s,
+            output_tail="hello\noops",
+        )
     ]
-    assert isinstance(bash_ctx.commands[0]["duration_s"], float)
+    assert isinstance(bash_ctx.commands[0].duration_s, float)
 
 
 async def test_failing_command_is_a_result_not_an_error(bash_ctx: ToolContext) -> None:
     result = await run_tool(BashTool(), bash_ctx, command="ls no-such-file")
     assert result.endswith("exit code: 2")
     assert "No such file or directory" in result
-    assert bash_ctx.commands[-1]["exit_code"] == 2
+    assert bash_ctx.commands[-1].exit_code == 2
 
 
 async def test_no_output(bash_ctx: ToolContext) -> None:
@@ -88,8 +89,8 @@ async def test_runs_in_the_workspace_and_writes_only_where_allowed(
 async def test_timeout_is_reported_and_recorded(bash_ctx: ToolContext) -> None:
     result = await run_tool(BashTool(), bash_ctx, command="echo start; sleep 30", timeout=500)
     assert result == "start\ntimed out after 0.5 s (the command was killed)\nexit code: 124"
-    assert bash_ctx.commands[-1]["timed_out"] is True
-    assert bash_ctx.commands[-1]["exit_code"] == 124
+    assert bash_ctx.commands[-1].timed_out is True
+    assert bash_ctx.commands[-1].exit_code == 124
 
 
 async def test_default_timeout_comes_from_the_context(bash_ctx: ToolContext) -> None:
@@ -103,7 +104,7 @@ async def test_timeout_is_clamped_with_a_note(bash_ctx: ToolContext) -> None:
     result = await run_tool(BashTool(), bash_ctx, command="sleep 30", timeout=9_999_999)
     assert "timed out after 0.6 s" in result
     assert "clamped to 600 ms (requested 9999999 ms" in result
-    assert bash_ctx.commands[-1]["timed_out"] is True
+    assert bash_ctx.commands[-1].timed_out is True
 
 
 async def test_output_respects_the_context_cap(bash_ctx: ToolContext) -> None:

@@ -34,7 +34,7 @@ from forgeline.domain.messages import (
 )
 from forgeline.llm.base import Model
 from forgeline.tools import registry
-from forgeline.tools.base import Report, TodoItem, ToolContext
+from forgeline.tools.base import CommandRecord, Report, TodoItem, ToolContext
 
 T = TypeVar("T")
 
@@ -113,7 +113,7 @@ class AgentResult(BaseModel):
     usage: Usage = Field(default_factory=Usage)
     messages: list[Message] = Field(default_factory=list)
     reports: list[Report] = Field(default_factory=list)
-    commands: list[dict[str, Any]] = Field(default_factory=list)
+    commands: list[CommandRecord] = Field(default_factory=list)
     todos: list[TodoItem] = Field(default_factory=list)
 
 
@@ -123,7 +123,7 @@ class ContextDelta(BaseModel):
     read_files: dict[str, int] = Field(default_factory=dict)
     todos: list[TodoItem] | None = None
     reports: list[Report] = Field(default_factory=list)
-    commands: list[dict[str, Any]] = Field(default_factory=list)
+    commands: list[CommandRecord] = Field(default_factory=list)
 
 
 class ToolStepOutput(BaseModel):

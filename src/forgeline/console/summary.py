@@ -1,4 +1,8 @@
-"""The end-of-run summary: where to look, what was done, what it cost."""
+"""The end-of-run summary: the push and any failure first, then the evidence, the work, the cost.
+
+`summarise` builds the `--json` object (DESIGN §12) from what the log proves: `gate`, `push`
+and `command` events, and the tasks' errors. `print_summary` renders it for a person.
+"""
 
 from __future__ import annotations
 
@@ -6,84 +10,142 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from forgeline.domain.events import EventType
+from forgeline.orchestrator.evidence import failure_line, list_evidence
 from forgeline.orchestrator.service import Service
+from forgeline.store.schemas import ProjectRecord, RepositoryRecord, TaskRecord
+from forgeline.tools.base import CommandRecord
 from forgeline.workspace import git
 
+Json = dict[str, Any]
 
-async def summarise(service: Service, task_id: str) -> dict[str, Any]:
+
+async def summarise(service: Service, task_id: str) -> Json:
     """Everything `run` reports at the end, as plain data (the `--json` object)."""
     store = service.store
     task = await store.get_task(task_id)
     project = await store.get_project(task.project_id)
     tasks = [t for t in await store.list_tasks(project.id) if t.id.startswith(task_id)]
-    failed = next((t for t in tasks if t.status == "failed"), None)
+    events = await _events(service, project.id, task_id)
+    pushes = {e["repo"]: e for e in events.get(EventType.PUSH, [])}
+    repos = [
+        await _repository(project, repo, pushes.get(repo.name))
+        for repo in await store.list_repositories(project.id)
+    ]
+    error = _error(task, tasks)
+    evidence = await list_evidence(store, project.id, task_prefix=task_id)
     usage = await store.usage_summary(project.id)
-    repos = []
-    for repo in await store.list_repositories(project.id):
-        path = f"{project.workspace}/{repo.name}"
-        commits = await git.log(Path(path), 50, since=repo.base_sha) if repo.base_sha else []
-        repos.append(
-            {
-                "name": repo.name,
-                "path": path,
-                "branch": repo.branch or project.branch,
-                "commits": [{"sha": c.sha, "subject": c.subject} for c in commits],
-            }
-        )
-    gate = _gate(tasks)
     return {
-        "status": task.status if not failed else "failed",
-        "error": failed.error if failed else task.error,
+        "status": "failed" if error and task.status == "completed" else task.status,
+        "error": error,
         "project_id": project.id,
         "task_id": task_id,
         "workspace": project.workspace,
-        "branch": project.branch,
+        "branch": repos[0]["branch"] if repos else project.branch,
         "repositories": repos,
-        "gate": gate,
-        "usage": usage.model_dump(mode="json") if hasattr(usage, "model_dump") else usage,
+        "gate": _gate(events.get(EventType.GATE, []), tasks),
+        "evidence": [e.model_dump(exclude={"timed_out"}) for e in evidence],
+        "setup": {repo["name"]: None for repo in repos},
+        "usage": usage.model_dump(mode="json"),
     }
 
 
-def _gate(tasks: list[Any]) -> dict[str, Any] | None:
-    for t in tasks:
-        if (
-            t.phase == "implementation"
-            and t.agent == "implementation"
-            and isinstance(t.result, dict)
-        ):
-            gate = t.result.get("gate")
-            if isinstance(gate, dict):
-                return gate
+async def _events(service: Service, project_id: str, task_id: str) -> dict[str, list[Json]]:
+    kinds = [EventType.GATE.value, EventType.PUSH.value]
+    found: dict[str, list[Json]] = {}
+    for event in await service.store.list_events(project_id, limit=10_000, types=kinds):
+        if (event.task_id or "").startswith(task_id):
+            found.setdefault(event.type, []).append(event.data)
+    return found
+
+
+async def _repository(project: ProjectRecord, repo: RepositoryRecord, push: Json | None) -> Json:
+    path = f"{project.workspace}/{repo.name}"
+    commits = await git.log(Path(path), 50, since=repo.base_sha) if repo.base_sha else []
+    return {
+        "name": repo.name,
+        "path": path,
+        "branch": repo.branch or project.branch,
+        "commits": [{"sha": c.sha, "subject": c.subject} for c in commits],
+        "push": None if push is None else {"ok": push.get("ok"), "detail": push.get("detail")},
+    }
+
+
+def _error(task: TaskRecord, tasks: list[TaskRecord]) -> str | None:
+    """The reason the run failed: the failed task nearest the root that says why."""
+    failed = sorted((t for t in tasks if t.status == "failed" and t.error), key=lambda t: len(t.id))
+    if failed:
+        return failed[0].error
+    return task.error
+
+
+def _gate(gates: list[Json], tasks: list[TaskRecord]) -> Json | None:
+    """The last gate round's result, with how many rounds ran; None if no gate was due."""
+    if gates:
+        last = dict(gates[-1])
+        last["rounds"] = len(gates)
+        return last
+    if any(t.agent == "implementation" for t in tasks):
+        return {"passed": False, "rounds": 0, "verdicts": {}, "blockers": [], "test_commands": []}
     return None
 
 
-def print_summary(console: Console, s: dict[str, Any]) -> None:
+def print_summary(console: Console, s: Json) -> None:
     colour = "green" if s["status"] == "completed" else "red"
     console.rule(f"[bold {colour}]{s['status']}")
     if s.get("error"):
-        console.print(f"[red]{s['error']}[/]")
-    console.print(f"[bold]Workspace[/]  {s['workspace']}")
-    console.print(f"[bold]Branch[/]     {s['branch']}")
+        console.print(f"[red]error:[/] {escape(str(s['error']))}")
+    _print_pushes(console, s["repositories"])
+    _print_tests(console, s)
+    console.print(f"[bold]Workspace[/]  {escape(s['workspace'])}")
     for repo in s["repositories"]:
         console.print(
-            f"[bold]{repo['name']}[/] ({len(repo['commits'])} commits)  "
-            f"git -C {repo['path']} log --oneline"
+            f"[bold]{escape(repo['name'])}[/] on {escape(repo['branch'])} "
+            f"({len(repo['commits'])} commits)  git -C {escape(repo['path'])} log --oneline"
         )
         for c in repo["commits"]:
-            console.print(f"   {c['sha'][:10]} {c['subject']}")
-    gate = s.get("gate")
-    if gate:
-        verdicts = ", ".join(f"{k}: {v}" for k, v in gate.get("verdicts", {}).items())
-        state = "passed" if gate.get("passed") else "failed"
-        console.print(f"[bold]Final gate[/] {state} in round {gate.get('round')} ({verdicts})")
-        for cmd in gate.get("test_commands", []):
-            console.print(f"   test ran `{cmd.get('command')}` → exit {cmd.get('exit_code')}")
+            console.print(f"   {c['sha'][:10]} {escape(c['subject'])}")
     _usage_table(console, s.get("usage") or {})
 
 
-def _usage_table(console: Console, usage: dict[str, Any]) -> None:
+def _print_pushes(console: Console, repos: list[Json]) -> None:
+    for repo in repos:
+        push = repo.get("push")
+        if push is None:
+            continue
+        state = "[green]pushed[/]" if push["ok"] else "[red]push FAILED[/]"
+        console.print(f"[bold]Push[/] {escape(repo['name'])}: {state}: {escape(push['detail'])}")
+
+
+def _print_tests(console: Console, s: Json) -> None:
+    """Each test command with its exit code, or "tests not run"; then the gate beside it."""
+    gate = s.get("gate")
+    if gate:
+        commands = [CommandRecord.model_validate(c) for c in gate.get("test_commands", [])]
+    else:
+        commands = [CommandRecord.model_validate(e) for e in s["evidence"] if e["agent"] == "test"]
+    for record in commands:
+        why = failure_line(record)
+        mark = f"[red]FAILED[/] ({escape(why)})" if why else "[green]passed[/]"
+        console.print(f"[bold]Test[/] `{escape(record.command)}` → exit {record.exit_code}: {mark}")
+    if not commands and (gate or s["evidence"]):
+        console.print("[bold]Test[/] [yellow]tests not run[/]")
+    if gate:
+        verdicts = ", ".join(f"{k}: {v}" for k, v in gate.get("verdicts", {}).items())
+        state = "[green]passed[/]" if gate.get("passed") else "[red]failed[/]"
+        console.print(
+            f"[bold]Final gate[/] {state} after {gate.get('rounds')} round(s) ({verdicts})"
+        )
+        for blocker in gate.get("blockers", [])[:10]:
+            console.print(
+                f"   [red]blocker[/] {blocker.get('agent')}: {escape(blocker['message'])}"
+            )
+
+
+def _usage_table(console: Console, usage: Json) -> None:
     table = Table(title="Usage and cost", show_lines=False)
     for col in ("agent", "calls", "input", "output", "cache read", "cache write", "cost"):
         table.add_column(col, justify="left" if col == "agent" else "right")
@@ -93,7 +155,7 @@ def _usage_table(console: Console, usage: dict[str, Any]) -> None:
     console.print(table)
 
 
-def _usage_cells(u: dict[str, Any]) -> list[str]:
+def _usage_cells(u: Json) -> list[str]:
     tokens = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
     return [
         str(u.get("calls", 0)),

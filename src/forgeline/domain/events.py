@@ -33,6 +33,7 @@ class EventType(StrEnum):
     WARNING = "warning"
     GATE = "gate"
     PUSH = "push"
+    COMMAND = "command"
     DOCUMENT_UPDATED = "document_updated"
 
 

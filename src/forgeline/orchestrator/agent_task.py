@@ -15,10 +15,11 @@ from forgeline.agents.loader import (
 )
 from forgeline.agents.loop import AgentResult, Budget, Hooks, run_agent
 from forgeline.domain.errors import UserError
-from forgeline.domain.events import ListSink
+from forgeline.domain.events import EventType, ListSink, NewEvent
 from forgeline.domain.messages import Message
 from forgeline.llm import default_model_spec, resolve_model
 from forgeline.orchestrator.durable import DurableQuestions, DurableSink, durable_step
+from forgeline.orchestrator.evidence import Emit, EvidenceHooks
 from forgeline.orchestrator.runtime import Runtime
 from forgeline.store.schemas import ProjectRecord, RepositoryRecord
 from forgeline.tools.base import SandboxPolicy, ToolContext
@@ -40,6 +41,9 @@ class AgentTask:
         sandbox_writable: What Bash may change.
         sandbox_readable: Extra read-only paths Bash may see (e.g. a worktree's git dir).
         run_index: Which run of this agent in the project (scripted models use it).
+        messages: The conversation, continued by each run of the task.
+        read_files: Files the agent has read (path -> mtime_ns), kept across its runs so
+            a later gate round may Edit a file read in an earlier one.
     """
 
     project: ProjectRecord
@@ -53,6 +57,7 @@ class AgentTask:
     sandbox_readable: tuple[Path, ...] = ()
     run_index: int = 0
     messages: list[Message] = field(default_factory=list)
+    read_files: dict[Path, int] = field(default_factory=dict)
 
 
 def definition_for(runtime: Runtime, task: AgentTask) -> AgentDefinition:
@@ -120,6 +125,7 @@ async def run_agent_task(
         max_output_chars=runtime.settings.max_tool_output_chars,
         bash_default_timeout_ms=runtime.settings.bash_default_timeout_ms,
         bash_max_timeout_ms=runtime.settings.bash_max_timeout_ms,
+        read_files=task.read_files,
     )
     if "AskUser" in defn.tools:
         ctx.ask_user = DurableQuestions(
@@ -128,7 +134,13 @@ async def run_agent_task(
     budget = Budget(
         max_steps=defn.max_steps, max_tokens=defn.max_tokens, max_cost_usd=defn.max_cost_usd
     )
-    return await run_agent(
+    evidence = EvidenceHooks(
+        hooks,
+        emit=_emitter(sink, task.task_id),
+        agent=task.agent,
+        repos=[r.name for r in task.repos],
+    )
+    result = await run_agent(
         agent=task.agent,
         model=model,
         system=system,
@@ -138,5 +150,14 @@ async def run_agent_task(
         sink=sink,
         steps=durable_step,
         budget=budget,
-        hooks=hooks,
+        hooks=evidence,
     )
+    await evidence.flush(result.commands)
+    return result
+
+
+def _emitter(sink: DurableSink, task_id: str) -> Emit:
+    async def emit(type_: EventType, data: dict[str, object]) -> None:
+        await sink.emit(NewEvent(type=type_, task_id=task_id, data=data))
+
+    return emit

@@ -28,6 +28,7 @@ from forgeline.orchestrator.phases import (
     read_document,
     run_index,
 )
+from forgeline.orchestrator.push import failed_pushes_message, push_all
 from forgeline.store.schemas import FindingRecord
 from forgeline.workspace import git
 
@@ -219,11 +220,14 @@ async def implement(ctx: PhaseContext) -> dict[str, Any]:
         task.messages.append(Message(role="user", text=gate["feedback"]))
     docs = await _documentation_task(ctx)
     pushes = await push_all(ctx)
+    error = failed_pushes_message(pushes)
+    if error:
+        raise PhaseError(error)
     return {
         "gate": gate,
         "commits": hooks.commits,
         "documentation": docs,
-        "pushes": pushes,
+        "pushes": [p.model_dump() for p in pushes],
         "summary": _last_text(task.messages)[:2000],
     }
 
@@ -240,6 +244,7 @@ async def run_gate(ctx: PhaseContext, hooks: Checkpoints, round_: int) -> dict[s
     blockers = [f for r in results for f in r.get("findings", []) if f["severity"] == "blocker"]
     gate = {
         "round": round_,
+        "rounds": round_,
         "passed": not blockers,
         "blockers": blockers,
         "verdicts": {r["agent"]: r["verdict"] for r in results},
@@ -276,10 +281,16 @@ def _implementation_message(ctx: PhaseContext) -> str:
     return (
         f"Feature request:\n\n{ctx.project.feature_request}\n\n"
         f"planning.md:\n\n{plan}\n\nresearch.md:\n\n{research}\n\n"
-        f"Implement the plan in the repositories (branch {ctx.project.branch} is checked out). "
+        f"Implement the plan in the repositories ({_branches(ctx)}). "
         "Forgeline commits a checkpoint after each turn in which you change files; do not "
         "commit or push yourself. Run the tests before you finish."
     )
+
+
+def _branches(ctx: PhaseContext) -> str:
+    """Which feature branch is checked out where (a clone may be on `forgeline/<slug>-2`)."""
+    named = [f"{r.name} is on {r.branch or ctx.project.branch}" for r in ctx.repos]
+    return "; ".join(named) if named else f"branch {ctx.project.branch} is checked out"
 
 
 async def _documentation_task(ctx: PhaseContext) -> dict[str, Any]:
@@ -330,25 +341,3 @@ async def _whole_diff(ctx: PhaseContext, cap: int = 40_000) -> str:
         parts.append(f"### {repo.name}\n{text}")
     joined = "\n".join(parts)
     return joined if len(joined) <= cap else joined[:cap] + "\n[... diff cut ...]"
-
-
-async def push_all(ctx: PhaseContext) -> list[dict[str, str]]:
-    """Push each repository's feature branch to its origin, when it has one."""
-    pushes = []
-    for repo in ctx.repos:
-        push = partial(_push, ctx, repo.name, repo.branch or ctx.project.branch)
-        outcome = await durable_step("push", push)
-        pushes.append(outcome)
-        await ctx.emit(EventType.PUSH, outcome)
-    return pushes
-
-
-async def _push(ctx: PhaseContext, name: str, branch: str) -> dict[str, str]:
-    path = ctx.ws.repo_path(name)
-    if await git.remote_url(path) is None:
-        return {"repo": name, "status": "skipped", "message": "no origin remote"}
-    try:
-        message = await git.push(path, branch=branch)
-    except git.GitError as exc:
-        return {"repo": name, "status": "failed", "message": str(exc)}
-    return {"repo": name, "status": "pushed", "message": message}

@@ -11,8 +11,10 @@ from forgeline.domain.messages import Message
 from forgeline.orchestrator.agent_task import AgentTask, run_agent_task
 from forgeline.orchestrator.context import PhaseContext
 from forgeline.orchestrator.durable import durable_step
+from forgeline.orchestrator.evidence import approval_findings
 from forgeline.orchestrator.phases import PhaseError, check_outcome, read_document
-from forgeline.tools.base import Finding, Report
+from forgeline.orchestrator.testsuite import repository_tests
+from forgeline.tools.base import CommandRecord, Finding, Report
 from forgeline.workspace import git
 
 DIFF_CAP = 60_000
@@ -38,7 +40,9 @@ async def overwatch(ctx: PhaseContext, spec: dict[str, Any]) -> dict[str, Any]:
     report = _merge(result.reports)
     if report is None:
         raise PhaseError(f"the {agent} overwatcher ended without calling Report")
-    findings = _with_evidence(agent, report, result.commands)
+    findings = report.findings + await _evidence_findings(
+        ctx, agent, report, result.commands, commits
+    )
     sha = ",".join(f"{k}@{v[:10]}" for k, v in commits.items())
     await durable_step("store_findings", lambda: _store(ctx, agent, sha, spec["round"], findings))
     for finding in findings:
@@ -47,7 +51,7 @@ async def overwatch(ctx: PhaseContext, spec: dict[str, Any]) -> dict[str, Any]:
         "agent": agent,
         "verdict": report.verdict,
         "findings": [{"agent": agent, **f.model_dump()} for f in findings],
-        "commands": result.commands,
+        "commands": [c.model_dump() for c in result.commands],
     }
 
 
@@ -113,20 +117,27 @@ def _merge(reports: list[Report]) -> Report | None:
     return Report(verdict=reports[-1].verdict, findings=findings)
 
 
-def _with_evidence(agent: str, report: Report, commands: list[dict[str, Any]]) -> list[Finding]:
-    """The test overwatcher's verdict is checked against the exit codes it really saw."""
-    findings = list(report.findings)
-    if agent == "test" and report.verdict == "approve":
-        for cmd in commands:
-            if cmd.get("exit_code") != 0:
-                findings.append(
-                    Finding(
-                        severity="major",
-                        message=f"approved although `{cmd.get('command')}` exited with "
-                        f"{cmd.get('exit_code')}",
-                    )
-                )
-    return findings
+async def _evidence_findings(
+    ctx: PhaseContext,
+    agent: str,
+    report: Report,
+    commands: list[CommandRecord],
+    commits: dict[str, str],
+) -> list[Finding]:
+    """The test overwatcher's approval is checked against the commands it really ran."""
+    if agent != "test" or report.verdict != "approve":
+        return []
+    tested = await durable_step("detect_tests", lambda: _tested_repos(ctx, commits))
+    return approval_findings(report.verdict, commands, tested)
+
+
+async def _tested_repos(ctx: PhaseContext, commits: dict[str, str]) -> dict[str, str]:
+    found = {}
+    for name, sha in commits.items():
+        reason = await repository_tests(ctx.ws.repo_path(name), sha)
+        if reason:
+            found[name] = reason
+    return found
 
 
 async def _store(

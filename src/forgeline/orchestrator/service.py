@@ -26,6 +26,7 @@ from forgeline.store.schemas import (
 )
 from forgeline.tools.base import Answer
 from forgeline.workspace.layout import RepoSpec, create_workspace, delete_workspace, read_metadata
+from forgeline.workspace.metadata import RepositoryMetadata
 from forgeline.workspace.slug import branch_name, slugify
 
 PHASES = ("research", "planning", "implementation")
@@ -94,7 +95,7 @@ class Service:
             model=model,
             workspace=str(ws.root),
             slug=slug,
-            branch=branch_name(slug),
+            branch=_project_branch(meta.repositories, slug),
             allow_network=allow_network,
         )
         await sync_session(self.runtime, pid, status="created")
@@ -259,6 +260,12 @@ def validate_answer(question: QuestionRecord, answer: Answer) -> None:
         raise UserError("this question takes one answer")
     if not answer.selected and not (answer.other or "").strip():
         raise UserError("choose an option or answer 'Other' with text")
+
+
+def _project_branch(repos: Sequence[RepositoryMetadata], slug: str) -> str:
+    """The feature branch the clones are really on (`forgeline/<slug>-2` when taken)."""
+    branches = [r.branch for r in repos if r.branch]
+    return branches[0] if branches else branch_name(slug)
 
 
 def _task_id(phase: str) -> str:

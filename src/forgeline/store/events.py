@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -113,16 +115,22 @@ class EventsMixin(StoreCore):
                 return duplicate.event, False
 
     async def list_events(
-        self, project_id: str, *, after_seq: int = 0, limit: int = 1000
+        self,
+        project_id: str,
+        *,
+        after_seq: int = 0,
+        limit: int = 1000,
+        types: Collection[str] | None = None,
     ) -> list[Event]:
-        """A project's events with `seq > after_seq`, in order, at most `limit` (≤ 10000)."""
+        """A project's events with `seq > after_seq`, in order, at most `limit` (≤ 10000).
+
+        `types`, when given, keeps only events of those types.
+        """
         limit = max(1, min(limit, MAX_PAGE))
-        query = (
-            select(EventRow)
-            .where(EventRow.project_id == project_id, EventRow.seq > after_seq)
-            .order_by(EventRow.seq)
-            .limit(limit)
-        )
+        query = select(EventRow).where(EventRow.project_id == project_id, EventRow.seq > after_seq)
+        if types is not None:
+            query = query.where(EventRow.type.in_(list(types)))
+        query = query.order_by(EventRow.seq).limit(limit)
 
         async def run(session: AsyncSession) -> list[Event]:
             return [event_of(row) for row in (await session.scalars(query)).all()]

@@ -52,6 +52,16 @@ class Report(BaseModel):
     findings: list[Finding] = Field(default_factory=list)
 
 
+class CommandRecord(BaseModel):
+    """One `Bash` call as it really ran: the evidence the gate checks (DESIGN §12)."""
+
+    command: str
+    exit_code: int
+    timed_out: bool = False
+    duration_s: float = 0.0
+    output_tail: str = ""
+
+
 class TodoItem(BaseModel):
     content: str
     status: Literal["pending", "in_progress", "completed"]
@@ -111,8 +121,8 @@ class ToolContext:
     read_files: dict[Path, int] = field(default_factory=dict)
     todos: list[TodoItem] = field(default_factory=list)
     reports: list[Report] = field(default_factory=list)
-    # Every Bash command run, with its exit code: the test overwatcher's evidence.
-    commands: list[dict[str, Any]] = field(default_factory=list)
+    # Every Bash command run, with its exit code and output tail: the gate's evidence.
+    commands: list[CommandRecord] = field(default_factory=list)
 
 
 class Tool(Protocol):

@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from forgeline.domain.errors import SandboxUnavailable, ToolError, UserError
 from forgeline.sandbox.runner import CommandResult, run_command
-from forgeline.tools.base import ToolContext, ToolInput
+from forgeline.tools.base import CommandRecord, ToolContext, ToolInput
 
 DESCRIPTION = """\
 Runs a bash command and returns its output (stdout and stderr interleaved) and exit code.
@@ -36,6 +36,9 @@ file, Edit/Write to change one. Use Bash for running tests, builds, linters and 
 # Room left in `ctx.max_output_chars` for the exit code, timeout and note lines.
 _TRAILER_RESERVE = 400
 _MIN_OUTPUT_CHARS = 200
+# How much of a command's output the evidence keeps.
+TAIL_LINES = 20
+TAIL_CHARS = 2_000
 
 
 class BashInput(ToolInput):
@@ -78,6 +81,12 @@ def _format(result: CommandResult, *, timeout_ms: int, note: str | None) -> str:
     return "\n".join(lines)
 
 
+def output_tail(output: str, *, lines: int = TAIL_LINES, chars: int = TAIL_CHARS) -> str:
+    """The last lines of a command's output, as kept for the evidence."""
+    tail = "\n".join(output.rstrip("\n").splitlines()[-lines:])
+    return tail[-chars:]
+
+
 class BashTool:
     """Runs a shell command in the workspace under the agent's sandbox policy."""
 
@@ -115,11 +124,12 @@ class BashTool:
         except OSError as exc:
             raise ToolError(f"The command could not be started: {exc}") from exc
         ctx.commands.append(
-            {
-                "command": params.command,
-                "exit_code": result.exit_code,
-                "timed_out": result.timed_out,
-                "duration_s": result.duration_s,
-            }
+            CommandRecord(
+                command=params.command,
+                exit_code=result.exit_code,
+                timed_out=result.timed_out,
+                duration_s=result.duration_s,
+                output_tail=output_tail(result.output),
+            )
         )
         return _format(result, timeout_ms=timeout_ms, note=note)

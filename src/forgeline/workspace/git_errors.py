@@ -138,6 +138,8 @@ def push_error_message(url: str, branch: str, stderr: str, code: int | None) -> 
             "non-bare origin repository (check out another branch there, or push to a bare "
             "repository)"
         )
+    if "[remote rejected]" in lowered:
+        return f"push of {branch} to {shown} was rejected by the remote: {_remote_reason(stderr)}"
     if any(pattern in lowered for pattern in _REJECTED):
         return (
             f"push of {branch} to {shown} was rejected: the remote branch has commits "
@@ -150,6 +152,15 @@ def push_error_message(url: str, branch: str, stderr: str, code: int | None) -> 
     if any(pattern in lowered for pattern in _NOT_FOUND):
         return f"repository not found or not writable: {shown}"
     return f"git push of {branch} to {shown} failed: {failure_detail(stderr, code)}"
+
+
+def _remote_reason(output: str) -> str:
+    """What the remote said (`remote: ...` lines, e.g. a hook's message) and git's reason."""
+    lines = [line.strip() for line in output.splitlines()]
+    said = [redact_url(ln[len("remote:") :].strip()) for ln in lines if ln.startswith("remote:")]
+    reason = re.search(r"\[remote rejected\][^\n]*?\(([^)]*)\)", output)
+    parts = [s for s in said if s][:5] + ([reason.group(1)] if reason else [])
+    return "; ".join(parts) or "no reason given"
 
 
 def _unreachable_detail(stderr: str, code: int | None) -> str:

@@ -1,0 +1,63 @@
+"""The push (DESIGN §12): each repository's feature branch to its `origin`.
+
+`push_repository` is the one place a branch is pushed; it returns a `PushResult` whose
+`detail` is git's own reason when the push failed. A failed push fails the run.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from forgeline.domain.events import EventType
+from forgeline.orchestrator.context import PhaseContext
+from forgeline.orchestrator.durable import durable_step
+from forgeline.workspace import git
+
+
+class PushResult(BaseModel):
+    """How one push went: `ok` False means it failed, `detail` says why (git's reason)."""
+
+    ok: bool
+    detail: str
+    skipped: bool = False
+
+
+class RepositoryPush(PushResult):
+    """A `PushResult` for one named repository and branch."""
+
+    repo: str
+    branch: str
+
+
+async def push_repository(path: Path, branch: str) -> PushResult:
+    """Push `branch` of the clone at `path` to its origin (skipped without one)."""
+    if await git.remote_url(path) is None:
+        return PushResult(ok=True, skipped=True, detail="not pushed: no origin remote")
+    try:
+        return PushResult(ok=True, detail=await git.push(path, branch=branch))
+    except git.GitError as exc:
+        return PushResult(ok=False, detail=str(exc))
+
+
+async def push_all(ctx: PhaseContext) -> list[RepositoryPush]:
+    """Push every repository of the project (each a durable step), emitting a `push` event."""
+    pushes = []
+    for repo in ctx.repos:
+        branch = repo.branch or ctx.project.branch
+        step = partial(push_repository, ctx.ws.repo_path(repo.name), branch)
+        result = await durable_step("push", step)
+        push = RepositoryPush(repo=repo.name, branch=branch, **result.model_dump())
+        pushes.append(push)
+        await ctx.emit(EventType.PUSH, push.model_dump())
+    return pushes
+
+
+def failed_pushes_message(pushes: list[RepositoryPush]) -> str | None:
+    """The run's error when a push failed, naming each repository and git's reason."""
+    failed = [p for p in pushes if not p.ok]
+    if not failed:
+        return None
+    return "the push failed: " + "; ".join(f"{p.repo}: {p.detail}" for p in failed)
