@@ -119,3 +119,88 @@ def test_compiled_glob_prunes_and_prefixes() -> None:
     assert compile_glob("**/*.py").max_depth is None
     assert expand_braces("a.{b,{c,d}}") == ["a.b", "a.c", "a.d"]
     assert expand_braces("{solo}") == ["{solo}"]
+
+
+def _escape_links(workspace: Path) -> None:
+    """`repo/link -> /etc` and `repo/other -> another workspace`, beside a real file."""
+    write(workspace / "repo" / "a.py", "")
+    (workspace / "repo" / "link").symlink_to("/etc", target_is_directory=True)
+    neighbour = workspace.parent / "other-project"
+    write(neighbour / "api" / "secrets.py", "")
+    (workspace / "repo" / "other").symlink_to(neighbour, target_is_directory=True)
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    ["**/*", "repo/**/*", "repo/link/*", "repo/link/**/*", "repo/link/passwd", "repo/other/**"],
+)
+async def test_no_symlinked_directory_leads_out(
+    workspace: Path, ctx: ToolContext, pattern: str
+) -> None:
+    _escape_links(workspace)
+    found = await glob(ctx, pattern)
+    assert not any("link/" in line or "other/" in line for line in found), found
+    assert found in (["repo/a.py"], ["No files found"])
+
+
+async def test_a_path_through_a_symlink_out_is_refused(workspace: Path, ctx: ToolContext) -> None:
+    _escape_links(workspace)
+    with pytest.raises(ToolError, match="outside the workspace"):
+        await glob(ctx, "*", path="repo/link")
+    with pytest.raises(ToolError, match="outside the workspace"):
+        await glob(ctx, str(workspace / "repo" / "other" / "api" / "*.py"))
+
+
+async def test_forgeline_files_are_never_listed(workspace: Path, ctx: ToolContext) -> None:
+    write(workspace / ".forgeline" / "metadata.json", "{}")
+    write(workspace / ".forgeline" / "worktrees" / "t1" / "repo" / "a.py", "")
+    write(workspace / ".forgeline" / "envs" / "venv" / "bin" / "python.py", "")
+    write(workspace / "repo" / ".forgeline" / "agents" / "review.md", "")
+    write(workspace / "repo" / "a.py", "")
+    assert sorted(await glob(ctx, "**/*")) == ["repo/.forgeline/agents/review.md", "repo/a.py"]
+    assert await glob(ctx, ".forgeline/**/*.py") == ["No files found"]
+    assert await glob(ctx, "{.forgeline,repo}/**/*.py") == ["repo/a.py"]
+    with pytest.raises(ToolError, match=r"Forgeline's own files \(\.forgeline/\)"):
+        await glob(ctx, "*", path=".forgeline/worktrees")
+
+
+async def test_gitignore_is_respected(workspace: Path, ctx: ToolContext) -> None:
+    repo = workspace / "repo"
+    git_init(repo)
+    write(repo / ".gitignore", "/build\n*.log\n.venv/\n")
+    write(repo / "src" / "app.py", "")
+    write(repo / "src" / "debug.log", "")
+    write(repo / "build" / "out.py", "")
+    write(repo / ".venv" / "lib" / "site.py", "")
+    write(repo / "docs" / "build" / "page.py", "")
+    plain = workspace / "plain"
+    write(plain / ".gitignore", "*.py\n")
+    write(plain / "keep.txt", "")
+    write(plain / "skip.py", "")
+    everything = sorted(await glob(ctx, "**/*"))
+    assert everything == [
+        "plain/.gitignore",
+        "plain/keep.txt",
+        "repo/.gitignore",
+        "repo/docs/build/page.py",
+        "repo/src/app.py",
+    ]
+    assert await glob(ctx, "*", path="repo/src") == ["repo/src/app.py"]
+    assert await glob(ctx, "repo/src/*") == ["repo/src/app.py"]
+
+
+async def test_ignore_files_above_the_workspace_do_not_apply(
+    workspace: Path, ctx: ToolContext
+) -> None:
+    write(workspace.parent / ".gitignore", "*\n")
+    write(workspace / "repo" / "src" / "app.py", "")
+    assert await glob(ctx, "**/*.py") == ["repo/src/app.py"]
+    assert await glob(ctx, "*.py", path="repo/src") == ["repo/src/app.py"]
+
+
+async def test_odd_directory_names_beside_the_path(workspace: Path, ctx: ToolContext) -> None:
+    for name in ("we[ir]d *", "!bang", "a{b,c}", "sp ace "):
+        write(workspace / name / "x.py", "")
+    write(workspace / "src" / "x.py", "")
+    assert await glob(ctx, "src/*.py") == ["src/x.py"]
+    assert len(await glob(ctx, "*/x.py")) == 5

@@ -185,3 +185,50 @@ async def test_fast_on_a_large_tree(workspace: Path, ctx: ToolContext) -> None:
     listed = await grep(ctx, "return", head_limit=10)
     assert listed[0] == "Found 4000 files"
     assert time.monotonic() - started < 10
+
+
+async def test_no_symlinked_directory_leads_out(workspace: Path, ctx: ToolContext) -> None:
+    write(workspace / "repo" / "a.txt", "root here\n")
+    (workspace / "repo" / "link").symlink_to("/etc", target_is_directory=True)
+    assert await grep(ctx, "root") == ["Found 1 file", "repo/a.txt"]
+    assert (await grep(ctx, "root", glob="repo/link/**"))[0] == "No matches found"
+    assert await grep(ctx, "root", path="repo") == ["Found 1 file", "repo/a.txt"]
+    with pytest.raises(ToolError, match="outside the workspace"):
+        await grep(ctx, "root", path="repo/link")
+
+
+async def test_forgeline_files_are_never_searched(workspace: Path, ctx: ToolContext) -> None:
+    write(workspace / ".forgeline" / "logs" / "t1.jsonl", '{"text": "needle"}\n')
+    write(workspace / ".forgeline" / "worktrees" / "t1" / "repo" / "a.py", "needle\n")
+    write(workspace / "repo" / ".forgeline" / "setup.sh", "echo needle\n")
+    write(workspace / "repo" / "a.py", "needle\n")
+    found = await grep(ctx, "needle")
+    assert sorted(found[1:]) == ["repo/.forgeline/setup.sh", "repo/a.py"]
+    assert (await grep(ctx, "needle", glob=".forgeline/**"))[0] == "No matches found"
+    for path in (".forgeline", ".forgeline/logs/t1.jsonl", str(workspace / ".forgeline")):
+        with pytest.raises(ToolError, match="Forgeline's own files"):
+            await grep(ctx, "needle", path=path)
+
+
+async def test_a_sub_directory_search_keeps_the_repository_ignore_rules(
+    workspace: Path, ctx: ToolContext
+) -> None:
+    repo = workspace / "repo"
+    git_init(repo)
+    write(repo / ".gitignore", "*.log\n/src/gen/\n")
+    write(repo / "src" / "app.py", "token\n")
+    write(repo / "src" / "debug.log", "token\n")
+    write(repo / "src" / "gen" / "out.py", "token\n")
+    write(workspace / "other" / "b.py", "token\n")
+    assert await grep(ctx, "token", path="repo/src") == ["Found 1 file", "repo/src/app.py"]
+    lines = await grep(ctx, "token", path="repo/src", output_mode="content")
+    assert lines == ["repo/src/app.py:1:token"]
+
+
+async def test_ignore_files_above_the_workspace_do_not_apply(
+    workspace: Path, ctx: ToolContext
+) -> None:
+    write(workspace.parent / ".gitignore", "*\n")
+    write(workspace / "repo" / "src" / "app.py", "token\n")
+    assert await grep(ctx, "token") == ["Found 1 file", "repo/src/app.py"]
+    assert await grep(ctx, "token", path="repo/src") == ["Found 1 file", "repo/src/app.py"]

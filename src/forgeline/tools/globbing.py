@@ -1,16 +1,15 @@
-"""Glob patterns with `**` and `{a,b}`, matched while walking a directory tree.
+"""Glob patterns with `**` and `{a,b}`, compiled to a start directory and a regex.
 
 `*` and `?` never cross a `/`; a `**` path segment matches any number of directories
 (zero included); `[...]` is a character class (`[!...]` negated); `{a,b}` expands to
-alternatives. The walk skips `.git` directories, never follows symlinked directories,
-and prunes directories a pattern cannot reach.
+alternatives. The files themselves are listed by ripgrep (`ripgrep.list_files`), so the
+`Glob` tool sees exactly what `Grep` searches: `.gitignore` respected, `.git` and
+Forgeline's own files skipped, no symlink followed.
 """
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 _MAGIC = re.compile(r"[*?\[{]")
@@ -129,26 +128,3 @@ def compile_glob(pattern: str) -> GlobMatcher:
     unbounded = any("**" in rest for rest in rests)
     depth = None if unbounded else max(len(rest) for rest in rests) - 1
     return GlobMatcher(tuple(prefix), re.compile(f"(?s:{regex})\\Z"), depth)
-
-
-def walk_matches(base: str, matcher: GlobMatcher) -> Iterator[str]:
-    """Paths of files under `base` matching `matcher`.
-
-    `.git` and symlinked directories are not entered. Paths are strings (joined onto
-    `base`): building `Path` objects costs more than the walk itself on large trees.
-    """
-    start = os.path.join(base, *matcher.prefix)
-    if not os.path.isdir(start):
-        return
-    skip = len(start) + 1
-    for directory, dirnames, filenames in os.walk(start, followlinks=False):
-        relative = directory[skip:]
-        rel_prefix = relative + "/" if relative else ""
-        depth = relative.count("/") + 1 if relative else 0
-        if matcher.max_depth is not None and depth >= matcher.max_depth:
-            dirnames.clear()
-        else:
-            dirnames[:] = [name for name in dirnames if name != ".git"]
-        for name in filenames:
-            if matcher.regex.match(rel_prefix + name):
-                yield os.path.join(directory, name)

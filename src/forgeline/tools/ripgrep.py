@@ -3,14 +3,24 @@
 ripgrep runs as a subprocess with an argument list (never a shell), in the workspace
 root, so the paths it prints are relative to the workspace. Its output is read line by
 line and the process is stopped as soon as enough has been read.
+
+What is searched (DESIGN §4): `.gitignore` rules of the workspace's own directories apply,
+rules from directories above the workspace never do, Forgeline's own files (the
+workspace's `.forgeline/`) and `.git` are never listed, and symlinks are not followed. To
+apply the rules of the directories between the root and a searched sub-directory exactly
+as git would, ripgrep always walks from the root, and `scope_globs` excludes everything
+beside the path down to the sub-directory.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import re
 import shutil
 import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +32,11 @@ MAX_LISTED_FILES = 100_000
 MAX_COLUMNS = 1000
 _STREAM_LIMIT = 1 << 20
 _READ_CHUNK = 1 << 16
+FORGELINE_DIR = ".forgeline"
+"""Forgeline's own directory at the workspace root: never searched or listed."""
+BASE_ARGS = ("--no-config", "--no-require-git", "--no-ignore-parent", "--hidden")
+EXCLUDED_GLOBS = ("--glob=!.git", f"--glob=!/{FORGELINE_DIR}")
+_GLOB_SPECIAL = re.compile(r"([\\*?\[\]{}!\s])")
 _NOTHING_SEARCHED = (
     "no files were searched: the path, glob and type filters and the ignore rules left none"
 )
@@ -43,6 +58,7 @@ class RipgrepQuery:
         after: rg -A (content mode).
         file_type: rg --type.
         multiline: rg -U --multiline-dotall.
+        scope: Globs from `scope_globs` limiting the walk to one sub-directory.
     """
 
     pattern: str
@@ -56,6 +72,7 @@ class RipgrepQuery:
     after: int | None = None
     file_type: str | None = None
     multiline: bool = False
+    scope: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -90,7 +107,7 @@ def find_rg() -> str:
 
 def build_args(query: RipgrepQuery) -> list[str]:
     """The ripgrep command line for `query` (without the executable)."""
-    args = ["--no-config", "--no-require-git", "--hidden", "--color=never"]
+    args = [*BASE_ARGS, "--color=never"]
     if query.mode == "files_with_matches":
         args.append("--files-with-matches")
     elif query.mode == "count":
@@ -108,10 +125,49 @@ def build_args(query: RipgrepQuery) -> list[str]:
     if query.file_type:
         args.append(f"--type={query.file_type}")
     args += [f"--glob={glob}" for glob in (query.glob or "").split()]
-    args += ["--glob=!.git", "--", query.pattern]
+    args += [*EXCLUDED_GLOBS, *query.scope, "--", query.pattern]
     if query.target is not None:
         args.append(query.target)
     return args
+
+
+def files_args(*, scope: Sequence[str], max_depth: int | None) -> list[str]:
+    """The command line listing every file ripgrep would search (`rg --files`)."""
+    depth = [] if max_depth is None else [f"--max-depth={max_depth}"]
+    return ["--files", *BASE_ARGS, *depth, *EXCLUDED_GLOBS, *scope]
+
+
+def is_forgeline_path(root: Path, path: Path) -> bool:
+    """Whether the resolved `path` is Forgeline's own directory of `root`, or inside it."""
+    return path.is_relative_to(root / FORGELINE_DIR)
+
+
+def scope_globs(root: Path, directory: Path) -> list[str]:
+    """Globs that leave only `directory` (resolved, inside `root`) to a walk from `root`.
+
+    At each level between the root and the directory every other entry is excluded, so
+    the ignore files on the way still apply to what lies below.
+    """
+    globs: list[str] = []
+    level = root
+    for part in directory.relative_to(root).parts:
+        anchor = "/" + level.relative_to(root).as_posix() if level != root else ""
+        for name in _entries(level):
+            if name != part:
+                globs.append(f"--glob=!{anchor}/{_escape_glob(name)}")
+        level = level / part
+    return globs
+
+
+def _entries(directory: Path) -> list[str]:
+    try:
+        return sorted(os.listdir(directory))
+    except OSError:
+        return []
+
+
+def _escape_glob(name: str) -> str:
+    return _GLOB_SPECIAL.sub(r"\\\1", name)
 
 
 async def run_ripgrep(
@@ -129,9 +185,33 @@ async def run_ripgrep(
     listing = query.mode == "files_with_matches"
     line_cap = MAX_LISTED_FILES if listing else head_limit
     char_cap = None if listing else max_chars
+    return await _run(build_args(query), cwd=cwd, line_cap=line_cap, char_cap=char_cap)
+
+
+async def list_files(
+    *, cwd: Path, scope: Sequence[str], max_depth: int | None, keep: Callable[[str], bool]
+) -> RipgrepOutput:
+    """The files ripgrep would search from `cwd` whose path `keep` accepts (at most
+    `MAX_LISTED_FILES` of them).
+
+    Raises:
+        ToolError: When ripgrep fails (exit code 2) without listing any file.
+    """
+    args = files_args(scope=scope, max_depth=max_depth)
+    return await _run(args, cwd=cwd, line_cap=MAX_LISTED_FILES, char_cap=None, keep=keep)
+
+
+async def _run(
+    args: list[str],
+    *,
+    cwd: Path,
+    line_cap: int | None,
+    char_cap: int | None,
+    keep: Callable[[str], bool] | None = None,
+) -> RipgrepOutput:
     proc = await asyncio.create_subprocess_exec(
         find_rg(),
-        *build_args(query),
+        *args,
         cwd=cwd,
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
@@ -141,7 +221,7 @@ async def run_ripgrep(
     assert proc.stdout is not None and proc.stderr is not None
     errors = asyncio.ensure_future(proc.stderr.read())
     try:
-        lines, truncated = await _read_lines(proc.stdout, line_cap, char_cap)
+        lines, truncated = await _read_lines(proc.stdout, line_cap, char_cap, keep)
         if truncated:
             with contextlib.suppress(ProcessLookupError):
                 proc.kill()
@@ -159,7 +239,10 @@ async def run_ripgrep(
 
 
 async def _read_lines(
-    stream: asyncio.StreamReader, line_cap: int | None, char_cap: int | None
+    stream: asyncio.StreamReader,
+    line_cap: int | None,
+    char_cap: int | None,
+    keep: Callable[[str], bool] | None,
 ) -> tuple[list[str], bool]:
     """Read output lines in large chunks until EOF or a cap; True when a cap stopped it."""
     lines: list[str] = []
@@ -172,12 +255,16 @@ async def _read_lines(
         *complete, pending = (pending + chunk).split(b"\n")
         for raw in complete:
             line = raw.decode("utf-8", errors="replace").removesuffix("\r")
+            if keep is not None and not keep(line):
+                continue
             if _over(len(lines), size + len(line), line_cap, char_cap):
                 return lines, True
             lines.append(line)
             size += len(line) + 1
     if pending:
         line = pending.decode("utf-8", errors="replace")
+        if keep is not None and not keep(line):
+            return lines, False
         if _over(len(lines), size + len(line), line_cap, char_cap):
             return lines, True
         lines.append(line)

@@ -4,15 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import os
+from pathlib import Path
 from typing import ClassVar, Literal
 
 from pydantic import BaseModel, Field
 
 from forgeline.domain.errors import ToolError
 from forgeline.tools.base import ToolContext, ToolInput
-from forgeline.tools.globbing import GlobMatcher, compile_glob, walk_matches
+from forgeline.tools.globbing import GlobMatcher, compile_glob
 from forgeline.tools.paths import display_path, resolve_in_workspace, workspace_root
-from forgeline.tools.ripgrep import RipgrepQuery, run_ripgrep
+from forgeline.tools.ripgrep import (
+    FORGELINE_DIR,
+    RipgrepQuery,
+    is_forgeline_path,
+    list_files,
+    run_ripgrep,
+    scope_globs,
+)
 
 GLOB_MAX_RESULTS = 1000
 
@@ -70,7 +78,9 @@ class GlobTool:
         "- Returns matching file paths (not directories), relative to the workspace root, "
         "sorted by modification time, newest first.\n"
         f"- At most {GLOB_MAX_RESULTS} results are returned; narrow the pattern or path if "
-        "you hit the cap. .git directories are skipped.\n"
+        "you hit the cap.\n"
+        "- Files ignored by .gitignore, .git directories and symlinks are skipped; hidden files "
+        "are listed.\n"
         "- Use it to find files by name; use Grep to search their contents."
     )
     input_model: ClassVar[type[BaseModel]] = GlobInput
@@ -84,12 +94,12 @@ class GlobTool:
         base = resolve_in_workspace(directory or args.path or ".", ctx)
         if not base.is_dir():
             raise ToolError(f"{display_path(base, ctx)} is not a directory")
+        refuse_forgeline_path(base, ctx)
         try:
             matcher = compile_glob(pattern)
         except ValueError as exc:
             raise ToolError(f"invalid pattern {args.pattern!r}: {exc}") from exc
-        root = str(workspace_root(ctx))
-        found = await asyncio.to_thread(self._find, str(base), matcher, root)
+        found = await _glob_files(workspace_root(ctx), base.joinpath(*matcher.prefix), matcher)
         if not found:
             return "No files found"
         shown = found[:GLOB_MAX_RESULTS]
@@ -100,10 +110,44 @@ class GlobTool:
             )
         return "\n".join(shown)
 
-    @staticmethod
-    def _find(base: str, matcher: GlobMatcher, root: str) -> list[str]:
-        skip = len(root) + 1
-        return newest_first([path[skip:] for path in walk_matches(base, matcher)], root=root)
+
+async def _glob_files(root: Path, start: Path, matcher: GlobMatcher) -> list[str]:
+    """Files under `start` matching `matcher`, newest first, relative to `root`."""
+    directory = _searchable(root, start)
+    if directory is None:
+        return []
+    chain = directory.relative_to(root).parts
+    skip = len(directory.relative_to(root).as_posix()) + 1 if chain else 0
+    depth = None if matcher.max_depth is None else len(chain) + matcher.max_depth + 1
+    output = await list_files(
+        cwd=root,
+        scope=scope_globs(root, directory),
+        max_depth=depth,
+        keep=lambda line: matcher.regex.match(line[skip:]) is not None,
+    )
+    return await asyncio.to_thread(newest_first, output.lines, root=str(root))
+
+
+def _searchable(root: Path, start: Path) -> Path | None:
+    """`start` resolved, or None when it is no directory, or resolves outside the workspace
+    (through a symlinked directory) or into Forgeline's own files."""
+    start = start.resolve()
+    if not start.is_dir() or not start.is_relative_to(root) or is_forgeline_path(root, start):
+        return None
+    return start
+
+
+def refuse_forgeline_path(path: Path, ctx: ToolContext) -> None:
+    """Refuse to search Forgeline's own files (the workspace's `.forgeline/`).
+
+    Raises:
+        ToolError: `path` is that directory or inside it.
+    """
+    if is_forgeline_path(workspace_root(ctx), path):
+        raise ToolError(
+            f"{display_path(path, ctx)} holds Forgeline's own files ({FORGELINE_DIR}/), "
+            "which are not searched"
+        )
 
 
 OutputMode = Literal["content", "files_with_matches", "count"]
@@ -200,9 +244,9 @@ class GrepTool:
         target = resolve_in_workspace(args.path, ctx) if args.path else root
         if not target.exists():
             raise ToolError(f"path not found: {display_path(target, ctx)}")
-        query = _query(args, None if target == root else display_path(target, ctx))
+        refuse_forgeline_path(target, ctx)
         output = await run_ripgrep(
-            query,
+            _query(args, root, target),
             cwd=workspace_root(ctx),
             head_limit=args.head_limit,
             max_chars=ctx.max_output_chars,
@@ -220,10 +264,13 @@ class GrepTool:
         return _finish(body, cut, args, output.warning)
 
 
-def _query(args: GrepInput, target: str | None) -> RipgrepQuery:
+def _query(args: GrepInput, root: Path, target: Path) -> RipgrepQuery:
+    """The search; a directory below the root is searched from the root (see `scope_globs`)."""
+    is_file = not target.is_dir()
     return RipgrepQuery(
         pattern=args.pattern,
-        target=target,
+        target=target.relative_to(root).as_posix() if is_file else None,
+        scope=() if is_file else tuple(scope_globs(root, target)),
         glob=args.glob,
         mode=args.output_mode,
         ignore_case=bool(args.ignore_case),
