@@ -30,6 +30,11 @@ class Settings(BaseSettings):
     sandbox: Literal["on", "off"] = "on"
     allow_network: bool = False
     api_token: SecretStr | None = None
+    # Extra names the server answers to besides its bound address and loopback (comma-separated;
+    # `*.example.com` matches subdomains, `*` any name). DNS rebinding defence (DESIGN §7).
+    allowed_hosts: str = ""
+    # Whether a model given through the API or a form may be `scripted:` (a path the server reads).
+    allow_scripted: bool = False
     prices: dict[str, ModelPrice] = Field(default_factory=dict)
     max_gate_rounds: int = 3
     commit_author_name: str = "Forgeline"
@@ -60,6 +65,12 @@ class Settings(BaseSettings):
     @property
     def workspaces_dir(self) -> Path:
         return self.home / "workspaces"
+
+    @property
+    def allowed_host_names(self) -> frozenset[str]:
+        """`allowed_hosts` as lower-case names."""
+        names = (name.strip().lower().rstrip(".") for name in self.allowed_hosts.split(","))
+        return frozenset(name for name in names if name)
 
     @property
     def agents_dir(self) -> Path:

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,9 @@ class Server:
         home: The server's FORGELINE_HOME.
         token: FORGELINE_API_TOKEN, if any.
         script: The scripted model's script (YAML text); the small default otherwise.
+        database_url: FORGELINE_DATABASE_URL, if any (SQLite in the home otherwise).
+        allow_scripted: Set FORGELINE_ALLOW_SCRIPTED=1 (scripted models through the API).
+        env: More environment variables for the server.
     """
 
     def __init__(
@@ -76,6 +80,8 @@ class Server:
         token: str | None = None,
         script: str = SCRIPT,
         database_url: str | None = None,
+        allow_scripted: bool = True,
+        env: Mapping[str, str] | None = None,
     ) -> None:
         self.home = home
         self.port = free_port()
@@ -83,20 +89,24 @@ class Server:
         home.mkdir(parents=True, exist_ok=True)
         script_file = home / "script.yaml"
         script_file.write_text(script)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("FORGELINE_")}
-        env.update(
+        self.script_file = script_file
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("FORGELINE_")}
+        environment.update(
             FORGELINE_HOME=str(home),
             FORGELINE_MODEL=f"scripted:{script_file}",
             FORGELINE_SSE_KEEPALIVE_S="1",
+            **(env or {}),
         )
         if token:
-            env["FORGELINE_API_TOKEN"] = token
+            environment["FORGELINE_API_TOKEN"] = token
         if database_url:
-            env["FORGELINE_DATABASE_URL"] = database_url
+            environment["FORGELINE_DATABASE_URL"] = database_url
+        if allow_scripted:
+            environment["FORGELINE_ALLOW_SCRIPTED"] = "1"
         self.log = (home / "server.log").open("wb")
         self.proc = subprocess.Popen(
             [str(FORGELINE), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-            env=env,
+            env=environment,
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )

@@ -52,7 +52,8 @@ def test_initialize_lists_and_deletes_a_project(
     assert project["branch"] == "forgeline/add-a-greeting-option"
     [repository] = project["repositories"]
     assert repository["name"] == "repo" and repository["base_branch"] == "main"
-    workspace = Path(project["workspace"])
+    assert project["workspace"] == "workspaces/init-1"  # no absolute host path
+    workspace = server.home / project["workspace"]
     assert (workspace / "repo" / "app.py").is_file()
     assert "init-1" in [p["id"] for p in client.get("/api/projects").json()]
     assert client.get("/api/projects/init-1").json()["tasks"] == []
@@ -148,12 +149,13 @@ def test_documents_can_be_edited_and_markdown_is_escaped(client: httpx2.Client, 
     assert bad.status_code == 422
 
 
-def test_diff_usage_and_findings(client: httpx2.Client, repo: Path) -> None:
+def test_diff_usage_and_findings(client: httpx2.Client, repo: Path, server: Server) -> None:
     project = _initialize(client, repo, "diff-1")
     assert client.get("/api/projects/diff-1/diff").json()[0]["diff"] == ""
-    (Path(project["workspace"]) / "repo" / "app.py").write_text("print('hi')\n")
+    (server.home / project["workspace"] / "repo" / "app.py").write_text("print('hi')\n")
     [entry] = client.get("/api/projects/diff-1/diff").json()
     assert entry["repo"] == "repo" and "+print('hi')" in entry["diff"]
+    assert entry["truncated"] is False and entry["note"] is None
     assert client.get("/api/projects/diff-1/usage").json()["total"]["calls"] == 0
     assert client.get("/api/projects/diff-1/findings").json() == []
 

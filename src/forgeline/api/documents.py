@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from markdown_it import MarkdownIt
 
+from forgeline.api.diffcap import cap_diff
 from forgeline.domain.errors import UserError
 from forgeline.store import RepositoryRecord
 from forgeline.workspace import git
@@ -59,14 +60,27 @@ async def write_document(home: Path, project_id: str, kind: DocumentKind, conten
 async def repository_diffs(
     home: Path, project_id: str, repositories: list[RepositoryRecord]
 ) -> list[dict[str, Any]]:
-    """Per repository: the diff of its work tree against the base commit."""
+    """Per repository: the diff of its work tree against the base commit, size-capped.
+
+    Each entry has `repo`, `base_sha`, `branch`, `diff`, and `truncated` with `cut`
+    (the files not shown whole) and `note` (a sentence saying so) when the cap applied.
+    """
     ws = open_workspace(home, project_id)
     diffs = []
     for repo in repositories:
         text = ""
         if repo.base_sha:
             text = await git.diff(ws.repo_path(repo.name), repo.base_sha, head=None)
+        capped = cap_diff(text)
         diffs.append(
-            {"repo": repo.name, "base_sha": repo.base_sha, "branch": repo.branch, "diff": text}
+            {
+                "repo": repo.name,
+                "base_sha": repo.base_sha,
+                "branch": repo.branch,
+                "diff": capped.text,
+                "truncated": bool(capped.cut),
+                "cut": [c.model_dump() for c in capped.cut],
+                "note": capped.note,
+            }
         )
     return diffs

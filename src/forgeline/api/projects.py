@@ -5,13 +5,36 @@ from __future__ import annotations
 from typing import Any
 
 from forgeline.api.models import InitializeRequest
+from forgeline.api.paths import relative_to_home, scrub
+from forgeline.domain.errors import UserError
 from forgeline.orchestrator.service import Service
-from forgeline.store import ProjectRecord
+from forgeline.settings import Settings
+from forgeline.store import ProjectRecord, TaskRecord
 from forgeline.workspace.metadata import RepoSpec
+
+SCRIPTED_REFUSED = (
+    "a scripted model (a file the server would read) cannot be chosen through the API or a "
+    "form; the operator may allow it with FORGELINE_ALLOW_SCRIPTED=1"
+)
+
+
+def untrusted_model(spec: str | None, *, settings: Settings) -> str | None:
+    """A model named by a client (API, form): never `scripted:` unless the operator allows it.
+
+    Raises:
+        UserError: The model is scripted and `FORGELINE_ALLOW_SCRIPTED` is not set.
+    """
+    if not spec or not spec.strip():
+        return None
+    provider = spec.partition(":")[0].strip().lower()
+    if provider == "scripted" and not settings.allow_scripted:
+        raise UserError(SCRIPTED_REFUSED)
+    return spec
 
 
 async def create_project(service: Service, body: InitializeRequest) -> ProjectRecord:
     """Create a project (clone its repositories) from a request body."""
+    model = untrusted_model(body.model, settings=service.runtime.settings)
     return await service.create_project(
         feature_request=body.feature_request,
         repositories=[
@@ -20,8 +43,24 @@ async def create_project(service: Service, body: InitializeRequest) -> ProjectRe
         name=body.name,
         project_id=body.project_id,
         phases=body.phases,
-        model=body.model or None,
+        model=model,
     )
+
+
+def public_project(service: Service, project: ProjectRecord) -> dict[str, Any]:
+    """A project as JSON, its workspace relative to FORGELINE_HOME (`workspaces/<id>`)."""
+    home = service.runtime.settings.home
+    return {
+        **project.model_dump(mode="json"),
+        "workspace": relative_to_home(home, project.workspace),
+    }
+
+
+def public_task(service: Service, task: TaskRecord) -> TaskRecord:
+    """A task with no absolute host path in its error."""
+    if not task.error:
+        return task
+    return task.model_copy(update={"error": scrub(service.runtime.settings.home, task.error)})
 
 
 async def project_view(service: Service, project_id: str) -> dict[str, Any]:
@@ -30,7 +69,7 @@ async def project_view(service: Service, project_id: str) -> dict[str, Any]:
     repositories = await service.store.list_repositories(project_id)
     tasks = await service.store.list_tasks(project_id)
     return {
-        **project.model_dump(mode="json"),
+        **public_project(service, project),
         "repositories": [r.model_dump(mode="json") for r in repositories],
-        "tasks": [t.model_dump(mode="json") for t in tasks],
+        "tasks": [public_task(service, t).model_dump(mode="json") for t in tasks],
     }

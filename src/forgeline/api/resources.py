@@ -16,7 +16,7 @@ from forgeline.api.documents import (
     write_document,
 )
 from forgeline.api.models import AnswerRequest, DocumentIn, InitializeRequest
-from forgeline.api.projects import create_project, project_view
+from forgeline.api.projects import create_project, project_view, public_project, public_task
 from forgeline.api.sse import event_stream, parse_after
 from forgeline.domain.events import EventType, NewEvent
 from forgeline.store import FindingRecord, QuestionRecord, TaskRecord, UsageSummary
@@ -26,10 +26,10 @@ router = APIRouter(prefix="/api", tags=["api"])
 
 
 @router.get("/projects")
-async def list_projects(store: StoreDep) -> list[dict[str, Any]]:
+async def list_projects(service: ServiceDep) -> list[dict[str, Any]]:
     """Every project, newest first."""
-    projects = await store.list_projects()
-    return [p.model_dump(mode="json") for p in projects]
+    projects = await service.store.list_projects()
+    return [public_project(service, p) for p in projects]
 
 
 @router.post("/projects", status_code=201)
@@ -46,10 +46,10 @@ async def get_project(project_id: str, service: ServiceDep) -> dict[str, Any]:
 
 
 @router.get("/projects/{project_id}/tasks")
-async def list_tasks(project_id: str, store: StoreDep) -> list[TaskRecord]:
+async def list_tasks(project_id: str, service: ServiceDep) -> list[TaskRecord]:
     """A project's tasks."""
-    await store.get_project(project_id)
-    return await store.list_tasks(project_id)
+    await service.store.get_project(project_id)
+    return [public_task(service, t) for t in await service.store.list_tasks(project_id)]
 
 
 @router.get("/projects/{project_id}/questions")

@@ -13,22 +13,29 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from forgeline import __version__
-from forgeline.api import original, resources
+from forgeline.api import original, resources, signin
+from forgeline.api.auth import AuthMiddleware, build_auth
+from forgeline.api.csrf import CsrfMiddleware
 from forgeline.api.errors import install_error_handlers
-from forgeline.api.middleware import BodyLimitMiddleware, TokenAuthMiddleware
+from forgeline.api.headers import SecurityHeadersMiddleware
+from forgeline.api.hosts import AllowedHosts, HostCheckMiddleware
+from forgeline.api.middleware import BodyLimitMiddleware
 from forgeline.orchestrator.runtime import Runtime
 from forgeline.orchestrator.service import Service
 from forgeline.settings import Settings
 from forgeline.web import pages
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "web" / "static"
+# Paths whose requests without an `Origin` skip the `Sec-Fetch-Site` check (server-to-server).
+CSRF_EXEMPT = frozenset({"/webhooks/github"})
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings, *, bound_host: str | None = None) -> FastAPI:
     """The API + web UI app; its lifespan starts and stops the Forgeline runtime.
 
     Args:
         settings: Configuration (home, database, token...).
+        bound_host: The address `serve` listens on; requests may name it in `Host`.
     """
 
     @asynccontextmanager
@@ -42,7 +49,10 @@ def create_app(settings: Settings) -> FastAPI:
         finally:
             await runtime.stop()
 
-    app = FastAPI(title="Forgeline", version=__version__, lifespan=lifespan)
+    # No /docs or /redoc: they load scripts from a CDN, which the CSP forbids.
+    app = FastAPI(
+        title="Forgeline", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None
+    )
     app.state.settings = settings
     app.state.sse_keepalive = settings.sse_keepalive_s
     install_error_handlers(app)
@@ -50,10 +60,22 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(resources.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.add_middleware(BodyLimitMiddleware)
-    if settings.api_token is not None and settings.api_token.get_secret_value():
-        app.add_middleware(TokenAuthMiddleware, token=settings.api_token.get_secret_value())
+    _add_security(app, settings, bound_host=bound_host)
     return app
+
+
+def _add_security(app: FastAPI, settings: Settings, *, bound_host: str | None) -> None:
+    """Middleware, outermost first: headers, Host allow-list, CSRF, sign-in, body limit."""
+    app.add_middleware(BodyLimitMiddleware)
+    auth = build_auth(settings)
+    app.state.auth = auth
+    if auth is not None:
+        app.include_router(signin.router)
+        app.add_middleware(AuthMiddleware, config=auth)
+    app.add_middleware(CsrfMiddleware, exempt=CSRF_EXEMPT)
+    hosts = AllowedHosts(bound=bound_host, extra=settings.allowed_host_names)
+    app.add_middleware(HostCheckMiddleware, hosts=hosts)
+    app.add_middleware(SecurityHeadersMiddleware)
 
 
 def is_loopback(host: str) -> bool:
@@ -64,6 +86,10 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
 
 
 def serve_command(*, host: str, port: int) -> int:
@@ -84,9 +110,15 @@ def serve_command(*, host: str, port: int) -> int:
     if not 0 < port < 65536:
         print(f"error: invalid port {port}", file=sys.stderr)
         return 2
-    print(f"Forgeline on http://{host}:{port}", file=sys.stderr, flush=True)
+    print(f"Forgeline on http://{_url_host(host)}:{port}", file=sys.stderr, flush=True)
+    if not is_loopback(host):
+        print(
+            "note: browsers and clients must reach it by a name in FORGELINE_ALLOWED_HOSTS "
+            "(any other Host header is refused)",
+            file=sys.stderr,
+        )
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, bound_host=host),
         host=host,
         port=port,
         log_level="warning",

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
 
 from forgeline.api.deps import ServiceDep, SettingsDep, StoreDep
 from forgeline.api.documents import DOCUMENT_KINDS, read_document, repository_diffs
+from forgeline.api.paths import scrub
+from forgeline.api.projects import public_task
 from forgeline.domain.errors import ForgelineError
 from forgeline.orchestrator.service import UNFINISHED, Service
 from forgeline.store import TaskRecord
+from forgeline.web.templating import TEMPLATES
 
-TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
 STEPS = ("research", "planning", "implementation", "documentation")
 
 router = APIRouter(include_in_schema=False)
@@ -57,13 +57,13 @@ async def _project_context(service: Service, project_id: str) -> dict[str, Any]:
     store = service.store
     home = service.runtime.settings.home
     project = await store.get_project(project_id)
-    tasks = await store.list_tasks(project_id)
+    tasks = [public_task(service, t) for t in await store.list_tasks(project_id)]
     repositories = await store.list_repositories(project_id)
     documents = {kind: await read_document(home, project_id, kind) for kind in DOCUMENT_KINDS}
     try:
         diffs = await repository_diffs(home, project_id, repositories)
     except ForgelineError as exc:
-        diffs = [{"repo": "(workspace)", "diff": "", "error": str(exc)}]
+        diffs = [{"repo": "(workspace)", "diff": "", "error": scrub(home, str(exc))}]
     return {
         "project": project,
         "repositories": repositories,
