@@ -55,7 +55,9 @@ def _tasks(client: httpx2.Client, project_id: str) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("path", ["/api/projects", "/health", "/", "/api/projects/p1"])
-def test_a_foreign_host_is_refused(client: httpx2.Client, project: dict[str, Any], path: str) -> None:
+def test_a_foreign_host_is_refused(
+    client: httpx2.Client, project: dict[str, Any], path: str
+) -> None:
     response = client.get(path, headers={"Host": EVIL_HOST})
     assert response.status_code == 400
     assert "FORGELINE_ALLOWED_HOSTS" in response.json()["detail"]
@@ -79,7 +81,14 @@ def test_a_foreign_host_cannot_start_work(client: httpx2.Client, project: dict[s
 
 @pytest.mark.parametrize(
     "host",
-    ["localhost:1234", "127.0.0.1", "[::1]:8000", "forgeline.test:443", "ci.corp.test", "LOCALHOST"],
+    [
+        "localhost:1234",
+        "127.0.0.1",
+        "[::1]:8000",
+        "forgeline.test:443",
+        "ci.corp.test",
+        "LOCALHOST",
+    ],
 )
 def test_allowed_hosts_are_served(client: httpx2.Client, host: str) -> None:
     response = client.get("/health", headers={"Host": host})
@@ -96,6 +105,7 @@ def test_near_misses_are_refused(client: httpx2.Client, host: str) -> None:
     [
         {"Origin": "http://evil.example"},
         {"Origin": "null"},
+        {"Origin": "null", "Sec-Fetch-Site": "same-site"},
         {"Origin": "http://127.0.0.1:1"},  # another port of the same site
         {"Origin": "https://127.0.0.1"},
         {"Sec-Fetch-Site": "cross-site"},
@@ -136,6 +146,11 @@ def test_same_origin_requests_work(
         "/api/projects/p1/documents/planning", json={"content": "# Plan"}, headers=same
     )
     assert saved.status_code == 200, saved.text
+    own_form = {"Origin": "null", "Sec-Fetch-Site": "same-origin"}  # under no-referrer
+    saved = client.put(
+        "/api/projects/p1/documents/planning", json={"content": "#"}, headers=own_form
+    )
+    assert saved.status_code == 200, saved.text
     local = f"localhost:{server.port}"
     typed = client.put(  # the UI opened as localhost; Sec-Fetch-Site none (typed by the user)
         "/api/projects/p1/documents/planning",
@@ -144,10 +159,17 @@ def test_same_origin_requests_work(
     )
     assert typed.status_code == 200, typed.text
     mixed = {"Origin": f"http://{local}"}  # localhost page, 127.0.0.1 server: other origin
-    assert client.put("/api/projects/p1/documents/planning", json={"content": "x"}, headers=mixed).status_code == 403
+    assert (
+        client.put(
+            "/api/projects/p1/documents/planning", json={"content": "x"}, headers=mixed
+        ).status_code
+        == 403
+    )
 
 
-def test_html_carries_the_content_security_policy(client: httpx2.Client, project: dict[str, Any]) -> None:
+def test_html_carries_the_content_security_policy(
+    client: httpx2.Client, project: dict[str, Any]
+) -> None:
     for path in ("/", "/projects/p1"):
         response = client.get(path, headers={"Accept": "text/html"})
         assert response.status_code == 200

@@ -55,16 +55,26 @@ def csrf_refusal(scope: Scope, *, exempt: frozenset[str] = frozenset()) -> str |
         return None
     headers = Headers(scope=scope)
     origin = headers.get("origin")
-    if origin is not None:
-        mine = own_origin(scope.get("scheme", "http"), headers.get("host", ""))
-        if mine is None or parse_origin(origin) != mine:
-            return f"cross-origin request refused (Origin {origin[:100]})"
-    elif scope.get("path", "") in exempt:
-        return None
     site = headers.get("sec-fetch-site", "").lower()
+    if origin is not None and not _trusted_origin(scope, headers, origin, site):
+        return f"cross-origin request refused (Origin {origin[:100]})"
+    if origin is None and scope.get("path", "") in exempt:
+        return None
     if site in FOREIGN_FETCH_SITES:
         return f"cross-site request refused (Sec-Fetch-Site: {site})"
     return None
+
+
+def _trusted_origin(scope: Scope, headers: Headers, origin: str, site: str) -> bool:
+    """Whether `Origin` is the server's own.
+
+    `Origin: null` is what a browser sends for the UI's own form posts under
+    `Referrer-Policy: no-referrer`; it passes only with `Sec-Fetch-Site: same-origin`.
+    """
+    if origin.strip() == "null":
+        return site == "same-origin"
+    mine = own_origin(scope.get("scheme", "http"), headers.get("host", ""))
+    return mine is not None and parse_origin(origin) == mine
 
 
 class CsrfMiddleware:
