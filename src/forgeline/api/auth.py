@@ -13,6 +13,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass, field
 from typing import Protocol
+from urllib.parse import urlencode
 
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -142,8 +143,7 @@ def signin_page(config: AuthConfig, *, next_path: str, error: str | None = None)
 
 def _requested_path(conn: HTTPConnection) -> str:
     query = [(k, v) for k, v in conn.query_params.multi_items() if k != "token"]
-    suffix = "&".join(f"{k}={v}" for k, v in query)
-    return conn.url.path + (f"?{suffix}" if suffix else "")
+    return conn.url.path + (f"?{urlencode(query)}" if query else "")
 
 
 def recognise(config: AuthConfig, conn: HTTPConnection) -> Principal | None:

@@ -10,6 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from forgeline.api.deps import ServiceDep, SettingsDep, StoreDep
 from forgeline.api.models import InitializeRequest, StartPhaseRequest, StartResearchRequest
+from forgeline.api.paths import scrub
 from forgeline.api.projects import create_project, project_view
 from forgeline.domain.errors import UserError
 from forgeline.sandbox import sandbox_status
@@ -33,7 +34,7 @@ async def health(store: StoreDep, settings: SettingsDep) -> dict[str, Any]:
         "sandbox": {
             "mode": settings.sandbox,
             "available": status.available,
-            "detail": status.detail,
+            "detail": scrub(settings.home, status.detail),
         },
     }
 
