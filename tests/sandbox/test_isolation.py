@@ -53,8 +53,9 @@ async def test_host_home_is_hidden_and_home_is_private(
     assert "0" in lines  # the host home looks empty
     home = next(line for line in lines if line.startswith("HOME=")).removeprefix("HOME=")
     assert home != str(host_home)
-    # The private home is writable and holds only what the command made (and `rg`'s bin dir).
-    assert set(lines[lines.index(f"HOME={home}") + 1 :]) <= {".bashrc", ".local"}
+    # The private home is writable and holds only what the command made (and `rg`'s bin
+    # dir, and the git identity).
+    assert set(lines[lines.index(f"HOME={home}") + 1 :]) <= {".bashrc", ".local", ".gitconfig"}
     assert ".bashrc" in lines
     assert not Path(home, ".bashrc").exists()  # it lived in the sandbox's tmpfs only
 

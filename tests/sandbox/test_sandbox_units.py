@@ -6,11 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from forgeline.sandbox.bwrap import bwrap_argv
+from forgeline.sandbox.bwrap import SandboxFds, bwrap_argv
 from forgeline.sandbox.env import clean_env, is_secret_name
 from forgeline.sandbox.limits import ResourceLimits, launcher_argv
 from forgeline.sandbox.output import OutputCollector
 from forgeline.tools.base import SandboxPolicy
+
+FDS = SandboxFds(seccomp=10, gitconfig=11)
 
 
 def test_short_output_is_kept_whole() -> None:
@@ -131,20 +133,30 @@ def test_hidden_first_then_bound_back(tmp_path: Path) -> None:
     repo.mkdir(parents=True)
     policy = SandboxPolicy(workspace=workspace, writable=(repo,), hidden=(home,))
     argv = bwrap_argv(
-        "/usr/bin/bwrap", policy, command="echo hi", env={"HOME": "/h"}, home="/home/sandbox"
+        "/usr/bin/bwrap",
+        policy,
+        command="echo hi",
+        env={"HOME": "/h"},
+        home="/home/sandbox",
+        fds=FDS,
     )
     mounts = _mount_targets(argv)
     assert mounts.index(("--tmpfs", str(home))) < mounts.index(("--ro-bind", str(workspace)))
     assert mounts.index(("--ro-bind", str(workspace))) < mounts.index(("--bind", str(repo)))
     assert mounts[-1] == ("--remount-ro", str(home))
-    assert argv[-4:] == ["--", "/bin/bash", "-c", "echo hi"]
+    assert argv[-6:] == ["--", "/bin/bash", "-o", "pipefail", "-c", "echo hi"]
+    assert argv[argv.index("--seccomp") + 1] == "10"
+    assert argv[argv.index("--file") + 1 : argv.index("--file") + 3] == [
+        "11",
+        "/home/sandbox/.gitconfig",
+    ]
     assert "--share-net" not in argv
     assert argv[argv.index("--chdir") + 1] == str(workspace)
 
 
 def test_network_flag(tmp_path: Path) -> None:
     policy = SandboxPolicy(workspace=tmp_path, network=True)
-    argv = bwrap_argv("bwrap", policy, command="true", env={}, home="/home/sandbox")
+    argv = bwrap_argv("bwrap", policy, command="true", env={}, home="/home/sandbox", fds=FDS)
     assert argv.index("--share-net") > argv.index("--unshare-all")
 
 

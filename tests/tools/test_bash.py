@@ -140,3 +140,35 @@ async def test_sandbox_off_is_flagged_in_the_result(bash_ctx: ToolContext, works
     bash_ctx.sandbox = SandboxPolicy(workspace=workspace, enabled=False)
     result = await run_tool(BashTool(), bash_ctx, command="echo hi")
     assert result == "hi\nexit code: 0\nwarning: the sandbox is off (FORGELINE_SANDBOX=off)"
+
+
+async def test_a_pipeline_fails_when_any_part_fails(bash_ctx: ToolContext) -> None:
+    """DESIGN §12: `pytest | tail -5` must keep pytest's exit code (pipefail)."""
+    result = await run_tool(BashTool(), bash_ctx, command="printf 'a\\nb\\n' | false | tail -1")
+    assert result == "(no output)\nexit code: 1"
+    result = await run_tool(BashTool(), bash_ctx, command="(echo 1; exit 3) | tail -1")
+    assert result == "1\nexit code: 3"
+    assert [c["exit_code"] for c in bash_ctx.commands] == [1, 3]
+    assert (await run_tool(BashTool(), bash_ctx, command="seq 3 | tail -1")) == "3\nexit code: 0"
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+async def test_git_has_an_identity_that_a_repository_can_override(
+    bash_ctx: ToolContext, workspace: Path, enabled: bool
+) -> None:
+    bash_ctx.sandbox = SandboxPolicy(workspace=workspace, writable=(workspace,), enabled=enabled)
+    command = (
+        "git init -q $TMPDIR/x && git -C $TMPDIR/x commit -q --allow-empty -m x && "
+        "git -C $TMPDIR/x config user.name Tester && "
+        "git -C $TMPDIR/x commit -q --allow-empty -m y && "
+        "git -C $TMPDIR/x log --format='%an <%ae> %s' && git -C $TMPDIR/x branch --show-current"
+    )
+    if not enabled:  # TMPDIR is the host's /tmp then: use a directory of this test
+        command = command.replace("$TMPDIR/x", str(workspace / "x"))
+    result = await run_tool(BashTool(), bash_ctx, command=command)
+    assert result.splitlines()[:4] == [
+        "Tester <agent@forgeline.invalid> y",
+        "Forgeline Agent <agent@forgeline.invalid> x",
+        "main",
+        "exit code: 0",
+    ]

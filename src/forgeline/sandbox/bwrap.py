@@ -6,23 +6,38 @@ the workspace is bound back read-only and each writable directory read-write. Mo
 are sorted by depth (parents before children) so a path inside a hidden directory can
 be bound back, and a hidden path inside the workspace stays hidden. Finally the hidden
 tmpfs mounts are made read-only, so a write there fails instead of silently vanishing.
+
+The host's Unix-socket directories (`/run`, `/var/run`) are hidden like `$HOME`, and the
+seccomp filter of `sandbox.seccomp` (given to bubblewrap through an inherited pipe)
+refuses every new Unix socket, wherever one is bound. Data bubblewrap reads from file
+descriptors (the filter, the private `HOME`'s `.gitconfig`) come in `SandboxFds`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
 import shutil
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from forgeline.domain.errors import SandboxUnavailable
 from forgeline.sandbox.cgroup import pids_cgroup_parent
-from forgeline.sandbox.env import SANDBOX_TMP, ripgrep_binary, user_bin_dir
+from forgeline.sandbox.env import GITCONFIG, SANDBOX_TMP, SHELL, ripgrep_binary, user_bin_dir
+from forgeline.sandbox.seccomp import unix_socket_filter
 from forgeline.tools.base import SandboxPolicy
 
-ALWAYS_HIDDEN: tuple[Path, ...] = (Path("/root"), Path("/home"))
-"""Hidden from every sandboxed command, with the host user's `$HOME`."""
+ALWAYS_HIDDEN: tuple[Path, ...] = (Path("/root"), Path("/home"), Path("/run"), Path("/var/run"))
+"""Hidden from every sandboxed command, with the host user's `$HOME` (`/run` and
+`/var/run` for the Unix sockets of the host's services)."""
+
+RESOLV_CONF = Path("/etc/resolv.conf")
+"""Often a link into `/run`; its target is shown again when the network is allowed."""
+
+_PIPE_CAPACITY = 65_536
 
 _STATUS_TIMEOUT_S = 15.0
 
@@ -42,6 +57,56 @@ class SandboxStatus:
     bwrap: str | None = None
 
 
+@dataclass(frozen=True)
+class SandboxFds:
+    """Inherited file descriptors bubblewrap reads before it runs the command.
+
+    Attributes:
+        seccomp: The compiled seccomp filter (`--seccomp`).
+        gitconfig: The private `HOME`'s `.gitconfig` (`--file`).
+    """
+
+    seccomp: int
+    gitconfig: int
+
+    @property
+    def all(self) -> tuple[int, ...]:
+        """Every descriptor, for `pass_fds`."""
+        return (self.seccomp, self.gitconfig)
+
+
+def _data_fd(data: bytes) -> int:
+    """The read end of a pipe that holds `data` and then ends."""
+    if len(data) > _PIPE_CAPACITY:
+        raise ValueError("too much data for one pipe")
+    read_fd, write_fd = os.pipe()
+    try:
+        os.write(write_fd, data)
+    except BaseException:
+        os.close(read_fd)
+        raise
+    finally:
+        os.close(write_fd)
+    return read_fd
+
+
+@contextlib.contextmanager
+def sandbox_fds() -> Iterator[SandboxFds]:
+    """The descriptors one `bwrap` run reads, closed on exit (after the spawn).
+
+    Raises:
+        SandboxUnavailable: No seccomp filter is known for this machine.
+    """
+    opened: list[int] = []
+    try:
+        opened.append(_data_fd(unix_socket_filter()))
+        opened.append(_data_fd(GITCONFIG.encode()))
+        yield SandboxFds(seccomp=opened[0], gitconfig=opened[1])
+    finally:
+        for fd in opened:
+            os.close(fd)
+
+
 def _isolation_flags(*, network: bool) -> list[str]:
     flags = ["--unshare-all"]
     if network:
@@ -55,19 +120,13 @@ def sandbox_status() -> SandboxStatus:
     bwrap = shutil.which("bwrap")
     if bwrap is None:
         return SandboxStatus(available=False, detail="bwrap was not found on PATH")
-    probe = [
-        bwrap,
-        *("--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", SANDBOX_TMP),
-        *_isolation_flags(network=False),
-        *("--clearenv", "--", "/bin/true"),
-    ]
     try:
-        ran = subprocess.run(
-            probe, capture_output=True, text=True, timeout=_STATUS_TIMEOUT_S, check=False
-        )
+        ran = _probe(bwrap)
         version = subprocess.run(
             [bwrap, "--version"], capture_output=True, text=True, timeout=5, check=False
         )
+    except SandboxUnavailable as exc:
+        return SandboxStatus(available=False, detail=str(exc), bwrap=bwrap)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return SandboxStatus(available=False, detail=f"{bwrap} could not run: {exc}", bwrap=bwrap)
     if ran.returncode != 0:
@@ -79,6 +138,25 @@ def sandbox_status() -> SandboxStatus:
     else:
         detail += "; process cap: pid namespace and timeout only (no writable pids cgroup)"
     return SandboxStatus(available=True, detail=detail, bwrap=bwrap)
+
+
+def _probe(bwrap: str) -> subprocess.CompletedProcess[str]:
+    """Run `/bin/true` in a sandbox like a command's, seccomp filter included."""
+    with sandbox_fds() as fds:
+        probe = [
+            bwrap,
+            *("--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", SANDBOX_TMP),
+            *_isolation_flags(network=False),
+            *("--seccomp", str(fds.seccomp), "--clearenv", "--", "/bin/true"),
+        ]
+        return subprocess.run(
+            probe,
+            capture_output=True,
+            text=True,
+            timeout=_STATUS_TIMEOUT_S,
+            check=False,
+            pass_fds=fds.all,
+        )
 
 
 def sandbox_home() -> str:
@@ -105,7 +183,13 @@ def _hidden_paths(policy: SandboxPolicy) -> list[Path]:
     return paths
 
 
-def _mounts(policy: SandboxPolicy, *, home: str) -> list[list[str]]:
+def _readable(policy: SandboxPolicy) -> tuple[Path, ...]:
+    if policy.network and RESOLV_CONF.is_symlink():  # e.g. into /run/systemd/resolve
+        return (*policy.readable, RESOLV_CONF.resolve())
+    return policy.readable
+
+
+def _mounts(policy: SandboxPolicy, *, home: str, gitconfig_fd: int) -> list[list[str]]:
     workspace = str(policy.workspace.resolve())
     hidden = _hidden_paths(policy)
     ops: list[list[str]] = [["--tmpfs", SANDBOX_TMP]]
@@ -117,7 +201,7 @@ def _mounts(policy: SandboxPolicy, *, home: str) -> list[list[str]]:
         if resolved.is_dir():
             ops.append(["--bind", str(resolved), str(resolved)])
             ops += _protected_git_files(resolved)
-    for path in policy.readable:
+    for path in _readable(policy):
         resolved = path.resolve()
         if resolved.exists():
             ops.append(["--ro-bind", str(resolved), str(resolved)])
@@ -125,6 +209,7 @@ def _mounts(policy: SandboxPolicy, *, home: str) -> list[list[str]]:
     rg = ripgrep_binary()
     if rg is not None:
         ops.append(["--ro-bind", str(rg), f"{user_bin_dir(home)}/rg"])
+    ops.append(["--file", str(gitconfig_fd), f"{home}/.gitconfig"])
     # Last, once every mount point inside them exists: hidden directories are read-only.
     ops += [["--remount-ro", str(path)] for path in hidden]
     return ops
@@ -142,25 +227,33 @@ def _protected_git_files(repo: Path) -> list[list[str]]:
 
 
 def bwrap_argv(
-    bwrap: str, policy: SandboxPolicy, *, command: str, env: Mapping[str, str], home: str
+    bwrap: str,
+    policy: SandboxPolicy,
+    *,
+    command: str,
+    env: Mapping[str, str],
+    home: str,
+    fds: SandboxFds,
 ) -> list[str]:
     """The full `bwrap` argument list that runs `command` under `policy`.
 
     Args:
         bwrap: The `bwrap` executable.
         policy: What the command may see and touch.
-        command: The user's command, run as `/bin/bash -c command` inside.
+        command: The user's command, run as `/bin/bash -o pipefail -c command` inside.
         env: The command's whole environment (already clean).
         home: The sandbox's `HOME` path (from `sandbox_home`).
+        fds: The descriptors bubblewrap reads (pass them with `pass_fds`).
 
     Returns:
         An argument list (never a shell string).
     """
     argv = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
-    for op in _mounts(policy, home=home):
+    for op in _mounts(policy, home=home, gitconfig_fd=fds.gitconfig):
         argv += op
     argv += _isolation_flags(network=policy.network)
+    argv += ["--seccomp", str(fds.seccomp)]
     argv += ["--chdir", str(policy.workspace.resolve()), "--clearenv"]
     for name, value in env.items():
         argv += ["--setenv", name, value]
-    return [*argv, "--", "/bin/bash", "-c", command]
+    return [*argv, "--", *SHELL, command]

@@ -3,7 +3,9 @@
 A command never inherits the Forgeline process's environment: it gets a minimal set of
 variables (`PATH`, `HOME`, `TMPDIR`, `LANG`, `TERM`) plus whatever the caller passes,
 minus anything that looks like a secret. Provider keys and API tokens must never reach
-a command the model wrote.
+a command the model wrote. Its private `HOME` starts with a `.gitconfig` that gives git
+an identity (`GITCONFIG`), so a test suite that commits works; a repository's own
+config or `git -c` still wins over it.
 """
 
 from __future__ import annotations
@@ -41,10 +43,24 @@ SECRET_NAME_PATTERNS: tuple[str, ...] = (
 )
 """Names (matched case-insensitively) that are never passed to a command."""
 
+SHELL: tuple[str, ...] = ("/bin/bash", "-o", "pipefail", "-c")
+"""How a command is run: `pytest | tail -5` fails when pytest fails (DESIGN §12)."""
+
 SANDBOX_TMP = "/tmp"  # noqa: S108 (inside the sandbox this is a private, empty tmpfs)
 """The command's `TMPDIR`."""
 
 _FIXED_NAMES = frozenset({"HOME", "TMPDIR"})
+
+GIT_NAME = "Forgeline Agent"
+GIT_EMAIL = "agent@forgeline.invalid"
+GITCONFIG = f"""\
+[user]
+\tname = {GIT_NAME}
+\temail = {GIT_EMAIL}
+[init]
+\tdefaultBranch = main
+"""
+"""The private `HOME`'s `.gitconfig` (global level: lower than a repository's config)."""
 
 
 def is_secret_name(name: str) -> bool:
@@ -65,19 +81,25 @@ def user_bin_dir(home: str) -> str:
     return f"{home}/.local/bin"
 
 
-def clean_env(*, home: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+def clean_env(
+    *,
+    home: str,
+    extra: Mapping[str, str] | None = None,
+    path_prepend: tuple[str, ...] = (),
+) -> dict[str, str]:
     """Build a command's whole environment.
 
     Args:
         home: The private, empty home directory the command sees.
         extra: Variables the caller wants to add; secret-looking names are dropped and
             `HOME`/`TMPDIR` cannot be overridden.
+        path_prepend: Directories put on `PATH` before the system's.
 
     Returns:
         The environment, with no variable inherited from this process.
     """
     env = {
-        "PATH": ":".join((*SYSTEM_PATH_DIRS, user_bin_dir(home))),
+        "PATH": ":".join((*path_prepend, *SYSTEM_PATH_DIRS, user_bin_dir(home))),
         "HOME": home,
         "TMPDIR": SANDBOX_TMP,
         "LANG": "C.UTF-8",

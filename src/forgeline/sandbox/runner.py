@@ -1,7 +1,8 @@
 """Run one shell command in the bubblewrap sandbox, with limits and a wall-clock timeout.
 
 `run_command` starts `launcher.py` (rlimits, pids cgroup) which execs `bwrap`, which runs
-`/bin/bash -c <command>` in the workspace. The command runs in its own session and
+`/bin/bash -o pipefail -c <command>` in the workspace under a seccomp filter (no Unix
+sockets). The command runs in its own session and
 process group and, sandboxed, in its own pid namespace whose init dies with `bwrap`.
 When the command ends, times out or is cancelled, the whole group (and the cgroup) is
 killed, so nothing it started outlives it.
@@ -22,9 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from forgeline.domain.errors import SandboxUnavailable, UserError
-from forgeline.sandbox.bwrap import bwrap_argv, sandbox_home, sandbox_status
+from forgeline.sandbox.bwrap import bwrap_argv, sandbox_fds, sandbox_home, sandbox_status
 from forgeline.sandbox.cgroup import PidsCgroup
-from forgeline.sandbox.env import clean_env, ripgrep_binary, user_bin_dir
+from forgeline.sandbox.env import GITCONFIG, SHELL, clean_env, ripgrep_binary, user_bin_dir
 from forgeline.sandbox.limits import ResourceLimits, launcher_argv
 from forgeline.sandbox.output import OutputCollector
 from forgeline.tools.base import SandboxPolicy
@@ -99,10 +100,15 @@ class _Prepared:
     env: dict[str, str]
     cwd: str
     home_dir: str | None  # a host temp dir to remove afterwards (sandbox off)
+    pass_fds: tuple[int, ...] = ()
 
 
 async def _prepare(
-    command: str, policy: SandboxPolicy, *, env: Mapping[str, str] | None
+    command: str,
+    policy: SandboxPolicy,
+    *,
+    env: Mapping[str, str] | None,
+    stack: contextlib.ExitStack,
 ) -> _Prepared:
     workspace = policy.workspace.resolve()
     if not workspace.is_dir():
@@ -111,10 +117,11 @@ async def _prepare(
         status = await asyncio.to_thread(sandbox_status)
         if not status.available or status.bwrap is None:
             raise SandboxUnavailable(_unavailable_message(status.detail))
+        fds = stack.enter_context(sandbox_fds())
         home = sandbox_home()
-        clean = clean_env(home=home, extra=env)
-        argv = bwrap_argv(status.bwrap, policy, command=command, env=clean, home=home)
-        return _Prepared(argv=argv, env=clean, cwd=str(workspace), home_dir=None)
+        clean = clean_env(home=home, extra=env, path_prepend=policy.path_prepend)
+        argv = bwrap_argv(status.bwrap, policy, command=command, env=clean, home=home, fds=fds)
+        return _Prepared(argv=argv, env=clean, cwd=str(workspace), home_dir=None, pass_fds=fds.all)
     logger.warning(
         "FORGELINE_SANDBOX=off: running a command WITHOUT the bubblewrap sandbox in %s "
         "(it can read and write anything this process can): %s",
@@ -122,13 +129,13 @@ async def _prepare(
         command,
     )
     home = await asyncio.to_thread(_make_host_home)
-    clean = clean_env(home=home, extra=env)
-    argv = ["/bin/bash", "-c", command]
-    return _Prepared(argv=argv, env=clean, cwd=str(workspace), home_dir=home)
+    clean = clean_env(home=home, extra=env, path_prepend=policy.path_prepend)
+    return _Prepared(argv=[*SHELL, command], env=clean, cwd=str(workspace), home_dir=home)
 
 
 def _make_host_home() -> str:
     home = tempfile.mkdtemp(prefix="forgeline-home-")
+    Path(home, ".gitconfig").write_text(GITCONFIG, encoding="utf-8")
     rg = ripgrep_binary()
     if rg is not None:
         bin_dir = Path(user_bin_dir(home))
@@ -169,7 +176,7 @@ async def run_command(
     env: Mapping[str, str] | None = None,
     limits: ResourceLimits | None = None,
 ) -> CommandResult:
-    """Run `command` with `/bin/bash -c` in the workspace, sandboxed unless disabled.
+    """Run `command` with `/bin/bash -o pipefail -c` in the workspace, sandboxed unless off.
 
     Args:
         command: The shell command (interpreted by bash inside the sandbox only).
@@ -177,7 +184,7 @@ async def run_command(
         timeout_s: Wall-clock limit; the whole command is killed when it passes.
         max_output_chars: Most characters of output kept (head and tail).
         env: Extra environment variables; secret-looking names are dropped.
-        limits: Resource limits (defaults: `ResourceLimits()`).
+        limits: Resource limits (default: the policy's, else `ResourceLimits()`).
 
     Returns:
         The exit code, output and how the command ended.
@@ -189,21 +196,11 @@ async def run_command(
     """
     if timeout_s <= 0:
         raise ValueError("timeout_s must be positive")
-    limits = limits or ResourceLimits()
+    limits = limits or policy.limits or ResourceLimits()
     started = time.monotonic()
-    prepared = await _prepare(command, policy, env=env)
-    cgroup: PidsCgroup | None = None
-    try:
-        cgroup = await asyncio.to_thread(PidsCgroup.create, max_pids=limits.processes)
-        argv = launcher_argv(
-            prepared.argv, limits=limits, cgroup_procs=cgroup.procs_file if cgroup else None
-        )
-        result = await _execute(argv, prepared, cgroup, timeout_s, max_output_chars)
-    finally:
-        if prepared.home_dir is not None:
-            await asyncio.to_thread(shutil.rmtree, prepared.home_dir, True)
-        if cgroup is not None:
-            await asyncio.shield(cgroup.destroy())
+    with contextlib.ExitStack() as stack:
+        prepared = await _prepare(command, policy, env=env, stack=stack)
+        result = await _run_prepared(prepared, limits, timeout_s, max_output_chars)
     exit_code, output, truncated, timed_out = result
     return CommandResult(
         exit_code=exit_code,
@@ -214,6 +211,23 @@ async def run_command(
         killed_reason=f"timeout after {timeout_s:g} s" if timed_out else None,
         sandboxed=policy.enabled,
     )
+
+
+async def _run_prepared(
+    prepared: _Prepared, limits: ResourceLimits, timeout_s: float, max_output_chars: int
+) -> tuple[int, str, bool, bool]:
+    cgroup: PidsCgroup | None = None
+    try:
+        cgroup = await asyncio.to_thread(PidsCgroup.create, max_pids=limits.processes)
+        argv = launcher_argv(
+            prepared.argv, limits=limits, cgroup_procs=cgroup.procs_file if cgroup else None
+        )
+        return await _execute(argv, prepared, cgroup, timeout_s, max_output_chars)
+    finally:
+        if prepared.home_dir is not None:
+            await asyncio.to_thread(shutil.rmtree, prepared.home_dir, True)
+        if cgroup is not None:
+            await asyncio.shield(cgroup.destroy())
 
 
 async def _open_pipe() -> tuple[int, asyncio.StreamReader, asyncio.ReadTransport]:
@@ -250,6 +264,7 @@ async def _execute(
                 cwd=prepared.cwd,
                 env=prepared.env,
                 start_new_session=True,
+                pass_fds=prepared.pass_fds,
             )
         finally:
             os.close(write_fd)

@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Literal, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from forgeline.domain.events import EventSink, ListSink
+
+if TYPE_CHECKING:
+    from forgeline.sandbox.limits import ResourceLimits
 
 
 class QuestionOption(BaseModel):
@@ -78,10 +81,13 @@ class SandboxPolicy:
         workspace: The workspace root; the command's working directory.
         writable: Directories the command may write (everything else is read-only).
         readable: Extra paths made visible read-only after hiding (e.g. a worktree's
-            git directory inside a hidden tree).
+            git directory inside a hidden tree, a repository environment, a toolchain).
         hidden: Directories made invisible (e.g. `$FORGELINE_HOME`, other workspaces).
         network: Whether the command may use the network.
         enabled: False only when the operator set `FORGELINE_SANDBOX=off`.
+        path_prepend: Directories put first on the command's `PATH`, in this order
+            (e.g. an environment's `bin`); add them to `readable` if they are hidden.
+        limits: Resource limits (processes, memory, ...); None means the defaults.
     """
 
     workspace: Path
@@ -90,6 +96,8 @@ class SandboxPolicy:
     hidden: tuple[Path, ...] = ()
     network: bool = False
     enabled: bool = True
+    path_prepend: tuple[str, ...] = ()
+    limits: ResourceLimits | None = None
 
 
 @dataclass

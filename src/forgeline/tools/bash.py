@@ -13,13 +13,18 @@ from forgeline.tools.base import CommandRecord, ToolContext, ToolInput
 DESCRIPTION = """\
 Runs a bash command and returns its output (stdout and stderr interleaved) and exit code.
 
-- The command runs with `bash -c` in a sandbox. The working directory is the workspace \
-root; `cd` into a repository first (e.g. `cd myrepo && git status`), and note that every \
-call starts a fresh shell: no `cd`, variable or background job carries over.
+- The command runs with `bash -o pipefail -c` in a sandbox (a pipeline fails when any \
+part of it fails: `pytest | tail -5` keeps pytest's exit code). The working directory is \
+the workspace root; `cd` into a repository first (e.g. `cd myrepo && git status`), and \
+note that every call starts a fresh shell: no `cd`, variable or background job carries over.
 - Only the directories this agent may change are writable; the rest of the system is \
-read-only. /tmp and $HOME are private, empty and discarded after the command.
+read-only. /tmp and $HOME are private, empty (but for a .gitconfig) and discarded after \
+the command.
 - There is no network access unless this project allows it, so installing packages from \
-the internet usually fails; use what is already installed.
+the internet usually fails; use what is already installed. Unix sockets cannot be created \
+(pipes and `socketpair` work; for Python's `multiprocessing`, use the `fork` start method).
+- git has an identity (Forgeline Agent <agent@forgeline.invalid>) unless a repository \
+sets its own.
 - The environment is clean: no API keys or tokens are available.
 - `timeout` is in milliseconds (by default 120000 = 2 minutes and at most 600000 = 10 \
 minutes, unless the operator configured other values); the whole command, with everything \
@@ -44,7 +49,7 @@ TAIL_CHARS = 2_000
 class BashInput(ToolInput):
     """The `Bash` tool's input."""
 
-    command: str = Field(min_length=1, description="The command to run with `bash -c`.")
+    command: str = Field(min_length=1, description="The command to run with `bash -o pipefail -c`.")
     timeout: int | None = Field(
         default=None,
         gt=0,
