@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class ModelPrice(BaseModel):
@@ -18,8 +20,40 @@ class ModelPrice(BaseModel):
     cache_write: float | None = None
 
 
+def _split_paths(value: object) -> object:
+    """`FORGELINE_SANDBOX_PATHS=/a:/b` (like `PATH`) or a JSON list; each path absolute."""
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            value = json.loads(text) if text.startswith("[") else text.split(os.pathsep)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"not a JSON list of paths ({exc})") from None
+    if not isinstance(value, list | tuple):
+        return value
+    items = [str(item).strip() for item in value]
+    bad = [item for item in items if item and (not os.path.isabs(item) or os.pathsep in item)]
+    if bad:
+        raise ValueError(
+            f"sandbox paths must be absolute, without '{os.pathsep}': {', '.join(bad)}"
+        )
+    return tuple(item for item in items if item)
+
+
 class Settings(BaseSettings):
-    """Forgeline's configuration. Every field maps to `FORGELINE_<NAME>`."""
+    """Forgeline's configuration. Every field maps to `FORGELINE_<NAME>`.
+
+    Sandbox settings (DESIGN §11), applied to every agent's `Bash`:
+
+    - `sandbox_paths` (`FORGELINE_SANDBOX_PATHS`): extra toolchain directories made
+      visible read-only, even inside a hidden directory such as `$HOME` (e.g.
+      `/root/.pyenv/versions/3.12.4:/root/.rustup`). Colon-separated, or a JSON list.
+    - `sandbox_path_entries` (`FORGELINE_SANDBOX_PATH_ENTRIES`): directories put first on
+      the command's `PATH` (and made visible read-only too), e.g.
+      `/root/.pyenv/versions/3.12.4/bin`. A `bin` directory alone is rarely enough:
+      list the toolchain's root in `sandbox_paths` as well.
+    - `sandbox_memory_mb` (`FORGELINE_SANDBOX_MEMORY_MB`): address space per process.
+    - `sandbox_pids` (`FORGELINE_SANDBOX_PIDS`): most processes and threads at once.
+    """
 
     model_config = SettingsConfigDict(env_prefix="FORGELINE_", extra="ignore")
 
@@ -61,6 +95,15 @@ class Settings(BaseSettings):
     github_client_secret: SecretStr | None = None
     # Longest wait for a GitHub rate limit to reset before the call fails.
     github_max_wait_s: float = 120.0
+    sandbox_paths: Annotated[tuple[Path, ...], NoDecode] = ()
+    sandbox_path_entries: Annotated[tuple[Path, ...], NoDecode] = ()
+    sandbox_memory_mb: int = Field(default=4096, ge=64)
+    sandbox_pids: int = Field(default=256, ge=8)
+
+    @field_validator("sandbox_paths", "sandbox_path_entries", mode="before")
+    @classmethod
+    def _sandbox_paths(cls, value: object) -> object:
+        return _split_paths(value)
 
     @property
     def workspaces_dir(self) -> Path:

@@ -21,6 +21,7 @@ from forgeline.llm import default_model_spec, resolve_model
 from forgeline.orchestrator.durable import DurableQuestions, DurableSink, durable_step
 from forgeline.orchestrator.evidence import Emit, EvidenceHooks
 from forgeline.orchestrator.runtime import Runtime
+from forgeline.sandbox.policy import with_settings
 from forgeline.store.schemas import ProjectRecord, RepositoryRecord
 from forgeline.tools.base import SandboxPolicy, ToolContext
 from forgeline.workspace.layout import Workspace
@@ -92,7 +93,7 @@ def model_spec(runtime: Runtime, task: AgentTask, defn: AgentDefinition) -> str:
 def sandbox_policy(runtime: Runtime, task: AgentTask) -> SandboxPolicy:
     settings = runtime.settings
     hidden = tuple(p for p in (settings.home, Path("/root"), Path("/home")) if p.exists())
-    return SandboxPolicy(
+    policy = SandboxPolicy(
         workspace=task.root,
         writable=task.sandbox_writable,
         readable=task.sandbox_readable,
@@ -100,6 +101,7 @@ def sandbox_policy(runtime: Runtime, task: AgentTask) -> SandboxPolicy:
         network=settings.allow_network or task.project.allow_network,
         enabled=settings.sandbox == "on",
     )
+    return with_settings(policy, settings)
 
 
 async def run_agent_task(

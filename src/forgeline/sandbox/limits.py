@@ -1,6 +1,7 @@
 """Resource limits applied to every command, sandboxed or not.
 
-Limits (defaults in `ResourceLimits`):
+Limits (defaults in `ResourceLimits`; the operator sets processes and memory with
+`FORGELINE_SANDBOX_PIDS` and `FORGELINE_SANDBOX_MEMORY_MB`, see `sandbox.policy`):
 
 - **processes** (256): enforced by a pids cgroup (`pids.max`) when this process may
   create one (cgroup v1 `pids` hierarchy, or a cgroup v2 with the `pids` controller
@@ -21,6 +22,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+MIB = 1024**2
 GIB = 1024**3
 
 LAUNCHER = Path(__file__).with_name("launcher.py")
