@@ -148,7 +148,7 @@ async def test_a_pipeline_fails_when_any_part_fails(bash_ctx: ToolContext) -> No
     assert result == "(no output)\nexit code: 1"
     result = await run_tool(BashTool(), bash_ctx, command="(echo 1; exit 3) | tail -1")
     assert result == "1\nexit code: 3"
-    assert [c["exit_code"] for c in bash_ctx.commands] == [1, 3]
+    assert [c.exit_code for c in bash_ctx.commands] == [1, 3]
     assert (await run_tool(BashTool(), bash_ctx, command="seq 3 | tail -1")) == "3\nexit code: 0"
 
 
