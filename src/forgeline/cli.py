@@ -55,6 +55,10 @@ def run(
     allow_network: Annotated[
         bool, typer.Option("--allow-network", help="Let sandboxed commands use the network.")
     ] = False,
+    pr: Annotated[
+        str,
+        typer.Option("--pr", help="Pull requests on GitHub: draft, ready or off.", metavar="MODE"),
+    ] = "draft",
 ) -> None:
     """Run the workflow on REQUEST over the given repositories."""
     from forgeline.console.commands import RunOptions, run_command
@@ -69,6 +73,7 @@ def run(
         auto_answer=auto_answer,
         json_output=json_output,
         allow_network=allow_network,
+        pr=pr,
     )
     raise typer.Exit(_run_async(run_command(options)))
 

@@ -42,6 +42,7 @@ class RunOptions:
     auto_answer: bool = False
     json_output: bool = False
     allow_network: bool = False
+    pr: str = "draft"
     settings: Settings | None = None
     intro: str = ""
 
@@ -62,13 +63,14 @@ async def run_command(options: RunOptions) -> int:
     """Create the project, run its phases, follow them; returns the exit status."""
     from forgeline.llm import default_model_spec, validate_model_spec
     from forgeline.orchestrator.runtime import Runtime
-    from forgeline.orchestrator.service import Service, parse_phases
+    from forgeline.orchestrator.service import Service, parse_phases, parse_pr_mode
     from forgeline.workspace.layout import RepoSpec
 
     console = make_console(options.json_output)
     settings = options.settings or Settings()
     try:
         phases = parse_phases(options.phases)
+        parse_pr_mode(options.pr)
         model = validate_model_spec(options.model or default_model_spec(settings))
         answers = answer_source(options.answers, options.auto_answer, console)
     except ForgelineError as exc:
@@ -85,6 +87,7 @@ async def run_command(options: RunOptions) -> int:
                 phases=phases,
                 model=model,
                 allow_network=options.allow_network,
+                pr_mode=options.pr,
             )
         except ForgelineError as exc:
             console.print(f"[red]error:[/] {exc}")

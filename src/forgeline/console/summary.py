@@ -15,6 +15,7 @@ from rich.table import Table
 
 from forgeline.domain.events import EventType
 from forgeline.orchestrator.evidence import failure_line, list_evidence
+from forgeline.github.summary import print_pull_request
 from forgeline.orchestrator.service import Service
 from forgeline.store.schemas import ProjectRecord, RepositoryRecord, TaskRecord
 from forgeline.tools.base import CommandRecord
@@ -71,6 +72,7 @@ async def _repository(project: ProjectRecord, repo: RepositoryRecord, push: Json
         "branch": repo.branch or project.branch,
         "commits": [{"sha": c.sha, "subject": c.subject} for c in commits],
         "push": None if push is None else {"ok": push.get("ok"), "detail": push.get("detail")},
+        "pull_request": repo.pull_request.model_dump() if repo.pull_request else None,
     }
 
 
@@ -108,6 +110,7 @@ def print_summary(console: Console, s: Json) -> None:
         )
         for c in repo["commits"]:
             console.print(f"   {c['sha'][:10]} {escape(c['subject'])}")
+        print_pull_request(console, repo)
     _usage_table(console, s.get("usage") or {})
 
 

@@ -34,6 +34,7 @@ class EventType(StrEnum):
     GATE = "gate"
     PUSH = "push"
     COMMAND = "command"
+    PULL_REQUEST = "pull_request"
     DOCUMENT_UPDATED = "document_updated"
 
 

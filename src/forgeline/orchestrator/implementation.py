@@ -18,6 +18,7 @@ from typing import Any
 from forgeline.agents.loop import AgentRun
 from forgeline.domain.events import EventType
 from forgeline.domain.messages import Message
+from forgeline.github.pulls import publish_pull_requests
 from forgeline.orchestrator.agent_task import run_agent_task
 from forgeline.orchestrator.context import PhaseContext
 from forgeline.orchestrator.durable import durable_step
@@ -194,14 +195,23 @@ def _last_text(messages: list[Message]) -> str:
     return ""
 
 
-async def implement(ctx: PhaseContext) -> dict[str, Any]:
-    """The implementation phase: rounds of work and gates, then documentation and push."""
+async def implement(
+    ctx: PhaseContext, *, review: str = "", review_notes: str = ""
+) -> dict[str, Any]:
+    """The implementation phase: rounds of work and gates, then documentation, push and PRs.
+
+    Args:
+        ctx: The phase's context.
+        review: Review comments to address (an `iterate` round, DESIGN §13), added to the
+            agent's first message.
+        review_notes: Markdown for the pull request body about what this round addressed.
+    """
     settings = ctx.runtime.settings
     repos = tuple(ctx.ws.repo_path(r.name) for r in ctx.repos)
     task = agent_task(
         ctx, "implementation", writable=repos, run_index=await run_index(ctx, "implementation")
     )
-    task.messages.append(Message(role="user", text=_implementation_message(ctx)))
+    task.messages.append(Message(role="user", text=_implementation_message(ctx) + review))
     bases = {agent: await run_index(ctx, agent) for agent in OVERWATCHERS}
     hooks = Checkpoints(ctx, run_base=bases)
     gate: dict[str, Any] = {}
@@ -223,7 +233,10 @@ async def implement(ctx: PhaseContext) -> dict[str, Any]:
     error = failed_pushes_message(pushes)
     if error:
         raise PhaseError(error)
+    pushed = [p.repo for p in pushes if p.ok and not p.skipped]
+    pulls = await publish_pull_requests(ctx, pushed=pushed, gate=gate, extra=review_notes)
     return {
+        "pull_requests": {name: info.model_dump() for name, info in pulls.items()},
         "gate": gate,
         "commits": hooks.commits,
         "documentation": docs,

@@ -20,6 +20,7 @@ from forgeline.store.schemas import (
     NewRepository,
     ProjectRecord,
     ProjectStatus,
+    PullRequestMode,
     QuestionRecord,
     TaskRecord,
     TaskStatus,
@@ -48,6 +49,15 @@ def parse_phases(text: str | Sequence[str] | None) -> list[str]:
     return [p for p in PHASES if p in names]
 
 
+def parse_pr_mode(text: str) -> PullRequestMode:
+    """`draft`, `ready` or `off` (DESIGN §13), validated."""
+    modes: dict[str, PullRequestMode] = {"draft": "draft", "ready": "ready", "off": "off"}
+    mode = modes.get(text.strip().lower())
+    if mode is not None:
+        return mode
+    raise UserError(f"unknown pull request mode '{text}': use draft, ready or off")
+
+
 class Service:
     """Project and task operations over one started `Runtime`."""
 
@@ -65,6 +75,7 @@ class Service:
         phases: Sequence[str] | None = None,
         model: str | None = None,
         allow_network: bool = False,
+        pr_mode: str = "draft",
     ) -> ProjectRecord:
         """Validate, clone into a new workspace, and record the project."""
         if not feature_request.strip():
@@ -73,6 +84,7 @@ class Service:
             raise UserError("give at least one repository")
         if model:
             validate_model_spec(model)
+        mode = parse_pr_mode(pr_mode)
         pid = project_id or uuid.uuid4().hex[:12]
         if await self._exists(pid):
             raise ConflictError(f"project {pid} already exists")
@@ -97,6 +109,7 @@ class Service:
             slug=slug,
             branch=_project_branch(meta.repositories, slug),
             allow_network=allow_network,
+            pr_mode=mode,
         )
         await sync_session(self.runtime, pid, status="created")
         return project

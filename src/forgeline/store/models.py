@@ -66,6 +66,9 @@ class ProjectRow(Base):
     branch: Mapped[str] = mapped_column(Text, nullable=False)
     last_seq: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
     allow_network: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    pr_mode: Mapped[str] = mapped_column(
+        String(8), nullable=False, default="draft", server_default="draft"
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
 
@@ -82,6 +85,7 @@ class RepositoryRow(Base):
     base_branch: Mapped[str | None] = mapped_column(Text, nullable=True)
     branch: Mapped[str | None] = mapped_column(Text, nullable=True)
     base_sha: Mapped[str | None] = mapped_column(Text, nullable=True)
+    pull_request: Mapped[dict[str, Any] | None] = mapped_column(json_type(), nullable=True)
 
 
 class TaskRow(Base):
@@ -165,4 +169,14 @@ class FindingRow(Base):
     message: Mapped[str] = mapped_column(Text, nullable=False)
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="open")
     round: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class GitHubDeliveryRow(Base):
+    """A GitHub webhook delivery already handled (`X-GitHub-Delivery`), for deduplication."""
+
+    __tablename__ = "github_deliveries"
+
+    delivery_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    event: Mapped[str] = mapped_column(Text, nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)

@@ -19,6 +19,7 @@ from forgeline.store.schemas import (
     ProjectRecord,
     ProjectStatus,
     ProjectUpdate,
+    PullRequestMode,
     RepositoryRecord,
     RepositoryUpdate,
 )
@@ -59,6 +60,7 @@ class ProjectsMixin(StoreCore):
         name: str | None = None,
         model: str | None = None,
         allow_network: bool = False,
+        pr_mode: PullRequestMode = "draft",
         status: ProjectStatus = "created",
         project_id: str | None = None,
         repositories: Sequence[NewRepository] = (),
@@ -74,6 +76,7 @@ class ProjectsMixin(StoreCore):
             name: Display name; defaults to the request's first line.
             model: The project's model (`provider:model`), if chosen.
             allow_network: Whether sandboxed commands may use the network.
+            pr_mode: Pull requests for GitHub repositories: `draft`, `ready` or `off`.
             status: Initial status.
             project_id: The id; a fresh one when None.
             repositories: Repositories to attach, in order.
@@ -98,6 +101,7 @@ class ProjectsMixin(StoreCore):
             branch=branch,
             last_seq=0,
             allow_network=allow_network,
+            pr_mode=pr_mode,
             created_at=now,
             updated_at=now,
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from forgeline.store.engine import create_engine, normalize_database_url
 from forgeline.store.events import EventsMixin
 from forgeline.store.findings import FindingsMixin
+from forgeline.store.github import GitHubMixin
 from forgeline.store.migrate import upgrade
 from forgeline.store.projects import ProjectsMixin
 from forgeline.store.questions import QuestionsMixin
@@ -12,7 +13,9 @@ from forgeline.store.tasks import TasksMixin
 from forgeline.store.usage import UsageMixin
 
 
-class Store(ProjectsMixin, TasksMixin, QuestionsMixin, EventsMixin, UsageMixin, FindingsMixin):
+class Store(
+    ProjectsMixin, TasksMixin, QuestionsMixin, EventsMixin, UsageMixin, FindingsMixin, GitHubMixin
+):
     """Projects, repositories, tasks, questions, events, usage and findings.
 
     Every method runs in its own transaction and returns plain records

@@ -15,6 +15,8 @@ ProjectStatus = Literal[
 ]
 TaskStatus = Literal["pending", "running", "waiting", "paused", "completed", "failed", "cancelled"]
 FindingStatus = Literal["open", "resolved"]
+PullRequestMode = Literal["draft", "ready", "off"]
+PullRequestStatus = Literal["opened", "updated", "skipped", "failed"]
 
 PROJECT_STATUSES: frozenset[str] = frozenset(get_args(ProjectStatus))
 TASK_STATUSES: frozenset[str] = frozenset(get_args(TaskStatus))
@@ -41,6 +43,7 @@ class ProjectRecord(_Record):
     branch: str
     last_seq: int
     allow_network: bool
+    pr_mode: PullRequestMode = "draft"
     created_at: datetime
     updated_at: datetime
 
@@ -58,6 +61,21 @@ class ProjectUpdate(TypedDict, total=False):
     slug: str
     branch: str
     allow_network: bool
+    pr_mode: PullRequestMode
+
+
+class PullRequestInfo(BaseModel):
+    """A repository's pull request (DESIGN §13), or why it has none.
+
+    `url`, `number` and `draft` are set once the pull request exists; `status` says what the
+    last push did to it, `detail` why it was skipped or failed.
+    """
+
+    url: str | None = None
+    number: int | None = None
+    draft: bool | None = None
+    status: PullRequestStatus
+    detail: str | None = None
 
 
 class NewRepository(BaseModel):
@@ -81,6 +99,7 @@ class RepositoryRecord(_Record):
     base_branch: str | None
     branch: str | None
     base_sha: str | None
+    pull_request: PullRequestInfo | None = None
 
 
 class RepositoryUpdate(TypedDict, total=False):
@@ -89,6 +108,7 @@ class RepositoryUpdate(TypedDict, total=False):
     base_branch: str | None
     branch: str | None
     base_sha: str | None
+    pull_request: dict[str, Any] | None
 
 
 class TaskRecord(_Record):
