@@ -18,7 +18,7 @@ def report(verdict: str = "approve") -> Turns:
 
 
 def test_run() -> Turns:
-    bash = {"name": "Bash", "input": {"command": "cat api/README.md"}}
+    bash = {"name": "Bash", "input": {"command": "cat */README.md"}}
     return [{"tool_calls": [bash]}, *report()]
 
 

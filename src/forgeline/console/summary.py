@@ -14,8 +14,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from forgeline.domain.events import EventType
-from forgeline.orchestrator.evidence import failure_line, list_evidence
 from forgeline.github.summary import print_pull_request
+from forgeline.orchestrator.evidence import failure_line, list_evidence
 from forgeline.orchestrator.service import Service
 from forgeline.store.schemas import ProjectRecord, RepositoryRecord, TaskRecord
 from forgeline.tools.base import CommandRecord
