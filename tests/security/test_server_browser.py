@@ -113,6 +113,9 @@ def test_a_signed_in_browser_is_not_driven_by_another_port(
     page.goto(guarded.url + "/projects/csrf-2")  # the user's own clicks still work
     page.get_by_role("button", name="Start research").click()
     expect(page.get_by_role("status")).to_contain_text("Started research")
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    assert page.context.cookies(guarded.url) == []
 
 
 def test_a_markdown_image_sends_nothing_out(page: Page, victim: Server, tmp_path: Path) -> None:

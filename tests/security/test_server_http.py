@@ -178,6 +178,7 @@ def test_html_carries_the_content_security_policy(
         assert response.headers["x-frame-options"] == "DENY"
         assert response.headers["x-content-type-options"] == "nosniff"
         assert response.headers["referrer-policy"] == "no-referrer"
+        assert "Sign out" not in response.text  # no sign-in without a token
     assert "<script>" not in client.get("/").text and " style=" not in client.get("/").text
 
 

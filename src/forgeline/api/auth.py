@@ -23,7 +23,8 @@ from forgeline.settings import Settings
 from forgeline.web.templating import render
 
 SESSION_COOKIE = "forgeline_session"
-PUBLIC_PATHS = frozenset({"/signin", "/signout", "/static/style.css"})
+# Served without signing in: the sign-in pages, and the webhook (it checks its own signature).
+PUBLIC_PATHS = frozenset({"/signin", "/signout", "/static/style.css", "/webhooks/github"})
 
 
 @dataclass(frozen=True)
