@@ -70,6 +70,14 @@ class Settings(BaseSettings):
     # Whether a model given through the API or a form may be `scripted:` (a path the server reads).
     allow_scripted: bool = False
     prices: dict[str, ModelPrice] = Field(default_factory=dict)
+    # Context windows in tokens by model name (e.g. {"openai:llama3": 8192}); they win over
+    # the built-in table (DESIGN §15).
+    context_windows: dict[str, int] = Field(default_factory=dict)
+    # The review, security, test and documentation agents' model (an agent file's `model`
+    # still wins); None: the project's model.
+    overwatcher_model: str | None = None
+    # A new project's budget in USD when none is given (`--max-cost`, `max_cost_usd`).
+    max_cost_usd: float | None = Field(default=None, gt=0)
     max_gate_rounds: int = 3
     commit_author_name: str = "Forgeline"
     commit_author_email: str = "forgeline@localhost"

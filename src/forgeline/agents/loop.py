@@ -8,6 +8,11 @@ Durability is injected: every model call and tool call goes through a `StepRunne
 (the workflow makes each a durable step; the default just runs it). Tool calls change
 the `ToolContext` (files read, todos, reports, commands); each tool step returns that
 change with its result so a replayed step restores it.
+
+Before each call the conversation is fitted to the model's window
+(`forgeline.agents.context`: old tool results cleared, then a durable compaction step),
+and the call's estimated cost is reserved against the project's budget (`Spend`).
+A provider that still answers "prompt is too long" gets one compacted retry.
 """
 
 from __future__ import annotations
@@ -22,6 +27,9 @@ from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, Field
 
+from forgeline.agents import context
+from forgeline.agents.context import ContextPolicy, FitReport
+from forgeline.domain.errors import ContextOverflowError
 from forgeline.domain.events import EventSink, EventType, NewEvent
 from forgeline.domain.messages import (
     Message,
@@ -33,6 +41,8 @@ from forgeline.domain.messages import (
     Usage,
 )
 from forgeline.llm.base import Model
+from forgeline.llm.pricing import DEFAULT_CONTEXT_WINDOW, context_window
+from forgeline.llm.tokens import request_tokens
 from forgeline.tools import registry
 from forgeline.tools.base import CommandRecord, Report, TodoItem, ToolContext
 
@@ -91,6 +101,33 @@ class Budget:
     max_cost_usd: float | None = None
 
 
+@dataclass(frozen=True)
+class Reservation:
+    """A model call's estimated cost, held against the project's budget until it is paid.
+
+    Attributes:
+        key: Identifies the reservation in its ledger.
+        spent_usd: The project's recorded spend when the reservation was made.
+        max_cost_usd: The project's budget.
+    """
+
+    key: int
+    spent_usd: float
+    max_cost_usd: float | None
+
+
+class Spend(Protocol):
+    """A budget shared by every agent of a project, checked before each model call."""
+
+    async def reserve(self, *, model: str, prompt_tokens: int, max_tokens: int) -> Reservation:
+        """Reserve a call's estimated cost; stops the run (pauses) when over the budget."""
+        ...
+
+    def release(self, reservation: Reservation) -> None:
+        """Drop the reservation (its real cost is recorded by then, or never incurred)."""
+        ...
+
+
 class Hooks(Protocol):
     """How the workflow takes part in the loop."""
 
@@ -144,8 +181,11 @@ class AgentRun:
     steps: StepRunner
     messages: list[Message]
     budget: Budget
+    policy: ContextPolicy = field(default_factory=lambda: ContextPolicy(DEFAULT_CONTEXT_WINDOW))
+    spend: Spend | None = None
     usage: Usage = field(default_factory=Usage)
     specs: list[ToolSpec] = field(default_factory=list)
+    fixed_tokens: int = 0
     step_count: int = 0
     files_changed: bool = False
     _repeats: int = 0
@@ -164,6 +204,8 @@ async def run_agent(
     steps: StepRunner = run_directly,
     budget: Budget | None = None,
     hooks: Hooks | None = None,
+    policy: ContextPolicy | None = None,
+    spend: Spend | None = None,
 ) -> AgentResult:
     """Run one agent until it answers without a tool call, or a budget or loop stops it.
 
@@ -178,6 +220,8 @@ async def run_agent(
         steps: Runs model and tool calls (durably, in a workflow).
         budget: Step, token and cost limits.
         hooks: The workflow's hooks.
+        policy: The context window policy; by default from the model's known window.
+        spend: The project's budget, shared with its other agents.
     """
     run = AgentRun(
         agent=agent,
@@ -189,6 +233,8 @@ async def run_agent(
         steps=steps,
         messages=messages,
         budget=budget or Budget(),
+        policy=policy or ContextPolicy(window=context_window(model.name)),
+        spend=spend,
     )
     try:
         final_text = await _loop(run, hooks)
@@ -219,18 +265,77 @@ async def _loop(run: AgentRun, hooks: Hooks | None) -> str:
 async def _call_model(run: AgentRun) -> ModelResponse:
     if not run.specs:
         run.specs = registry.tool_specs(run.tools)
-    # Built without re-validating: every message is already a checked `Message`, and
-    # validating the whole conversation on each call would cost O(n) per step.
-    request = ModelRequest.model_construct(
-        system=run.system, messages=list(run.messages), tools=run.specs
-    )
-    response = await run.steps("model", lambda: run.model.complete(request))
-    run.step_count += 1
-    run.usage = run.usage + response.usage
+        empty = ModelRequest.model_construct(system=run.system, messages=[], tools=run.specs)
+        run.fixed_tokens = request_tokens(empty)
+    request = await _fitted_request(run, force=False)
+    try:
+        response = await _paid_call(run, request)
+    except ContextOverflowError as exc:
+        # The provider counts differently (or has a smaller window): compact, retry once.
+        run.policy = run.policy.shrunk(exc.limit)
+        request = await _fitted_request(run, force=True)
+        try:
+            response = await _paid_call(run, request)
+        except ContextOverflowError as again:
+            raise LimitsExceeded(
+                f"the {run.agent} agent's conversation does not fit the model's context "
+                f"window even after compaction: {again}"
+            ) from again
     if response.message.text:
         text = response.message.text[:EVENT_TEXT_CAP]
         await _emit(run, EventType.MODEL_TEXT, {"text": text})
-    await _emit(run, EventType.USAGE, _usage_data(run, response))
+    return response
+
+
+async def _fitted_request(run: AgentRun, *, force: bool) -> ModelRequest:
+    """The next request, after clearing or compacting the conversation if it is too long."""
+    report = await context.fit(
+        run.messages,
+        fixed_tokens=run.fixed_tokens,
+        policy=run.policy,
+        summarise=lambda request: _summarise(run, request),
+        force=force,
+    )
+    if report is not None:
+        await _emit(run, EventType.CONTEXT_COMPACTED, _fit_data(run, report))
+    # Built without re-validating: every message is already a checked `Message`, and
+    # validating the whole conversation on each call would cost O(n) per step.
+    return ModelRequest.model_construct(
+        system=run.system,
+        messages=list(run.messages),
+        tools=run.specs,
+        max_tokens=run.policy.max_tokens,
+        purpose="turn",
+    )
+
+
+async def _summarise(run: AgentRun, request: ModelRequest) -> str:
+    """The compaction call: a durable, paid model step like any other."""
+    response = await _paid_call(run, request, step="compact")
+    return response.message.text
+
+
+async def _paid_call(run: AgentRun, request: ModelRequest, *, step: str = "model") -> ModelResponse:
+    """One model call as a step, its cost reserved first and its usage reported after."""
+    reservation = None
+    if run.spend is not None:
+        reservation = await run.spend.reserve(
+            model=run.model.name,
+            prompt_tokens=request_tokens(request),
+            max_tokens=request.max_tokens,
+        )
+    try:
+        response = await run.steps(step, lambda: run.model.complete(request))
+        run.step_count += step == "model"
+        run.usage = run.usage + response.usage
+        data = _usage_data(run, response)
+        if reservation is not None:
+            spent = reservation.spent_usd + response.usage.cost_usd
+            data["budget"] = {"spent_usd": spent, "max_cost_usd": reservation.max_cost_usd}
+        await _emit(run, EventType.USAGE, data)  # records the cost, then the hold goes
+    finally:
+        if run.spend is not None and reservation is not None:
+            run.spend.release(reservation)
     return response
 
 
@@ -351,6 +456,17 @@ def _usage_data(run: AgentRun, response: ModelResponse) -> dict[str, Any]:
     data.update(model=response.model, stop_reason=response.stop_reason)
     data["agent_total"] = run.usage.model_dump()
     return data
+
+
+def _fit_data(run: AgentRun, report: FitReport) -> dict[str, Any]:
+    return {
+        "before_tokens": report.before_tokens,
+        "after_tokens": report.after_tokens,
+        "window": run.policy.window,
+        "cleared_results": report.cleared_results,
+        "compacted": report.compacted,
+        "summarised_turns": report.summarised_turns,
+    }
 
 
 def _result_data(call: ToolCall, result: ToolResult) -> dict[str, Any]:

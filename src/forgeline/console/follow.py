@@ -38,6 +38,7 @@ class Progress:
         self.console = console
         self.tokens = 0
         self.cost = 0.0
+        self.budget_reason = ""
 
     def show(self, event: Event) -> None:
         handler = getattr(self, f"_on_{event.type}", None)
@@ -108,6 +109,25 @@ class Progress:
             for k in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
         )
         self.cost += float(d.get("cost_usd", 0.0))
+        budget = d.get("budget") or {}
+        if budget.get("max_cost_usd") is not None:
+            self._line(
+                f"  [dim]$ spent ${float(budget.get('spent_usd', 0.0)):.4f} of "
+                f"${float(budget['max_cost_usd']):.2f}[/]"
+            )
+
+    def _on_context_compacted(self, d: dict[str, Any]) -> None:
+        how = (
+            "compacted" if d.get("compacted") else f"cleared {d.get('cleared_results', 0)} results"
+        )
+        self._line(
+            f"  [dim]⇣ {escape(str(d.get('agent', '')))}: context {how}, "
+            f"{int(d.get('before_tokens', 0)):,} → {int(d.get('after_tokens', 0)):,} tokens[/]"
+        )
+
+    def _on_budget_exceeded(self, d: dict[str, Any]) -> None:
+        self.budget_reason = str(d.get("message", "the project's budget is reached"))
+        self._line(f"[bold yellow]⏸ {escape(self.budget_reason)}[/]")
 
     def _on_task_completed(self, d: dict[str, Any]) -> None:
         self._line(

@@ -7,6 +7,8 @@ retried by the caller.
 
 from __future__ import annotations
 
+import re
+
 
 class ForgelineError(Exception):
     """Base class of every Forgeline error."""
@@ -30,6 +32,18 @@ class RetryableError(ForgelineError):
 
 class ModelError(ForgelineError):
     """A model provider failed in a way that retrying will not fix."""
+
+
+class ContextOverflowError(ModelError):
+    """The provider refused a request as longer than the model's context window.
+
+    `limit` is the window the provider reported (None when its message did not say).
+    """
+
+    @property
+    def limit(self) -> int | None:
+        found = re.search(r"(?:> |maximum context length is )(\d+)", str(self))
+        return int(found.group(1)) if found else None
 
 
 class ToolError(ForgelineError):

@@ -36,6 +36,8 @@ class EventType(StrEnum):
     COMMAND = "command"
     PULL_REQUEST = "pull_request"
     DOCUMENT_UPDATED = "document_updated"
+    CONTEXT_COMPACTED = "context_compacted"
+    BUDGET_EXCEEDED = "budget_exceeded"
 
 
 class NewEvent(BaseModel):

@@ -26,17 +26,44 @@ class ToolResult(BaseModel):
     is_error: bool = False
 
 
+class ContextSummary(BaseModel):
+    """What a compacted stretch of conversation became (DESIGN §15).
+
+    The model writes `text`; the other fields are collected from the conversation
+    itself and kept verbatim, so compaction can never lose them.
+
+    Attributes:
+        turns: Model turns the compacted conversation no longer holds as messages.
+        compactions: How many compactions this summary has been through.
+        text: The model's structured summary of the older conversation.
+        answers: The user's answers (AskUser results), verbatim.
+        notes: Text given to the agent between turns (e.g. open findings), verbatim.
+        files_changed: Files written or edited, in order of first change.
+        commands: Commands run, each with its exit code.
+    """
+
+    turns: int = 0
+    compactions: int = 0
+    text: str = ""
+    answers: list[str] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+    files_changed: list[str] = Field(default_factory=list)
+    commands: list[str] = Field(default_factory=list)
+
+
 class Message(BaseModel):
     """One conversation message.
 
     A `user` message carries text and/or tool results; an `assistant` message carries
-    text and/or tool calls.
+    text and/or tool calls. A compacted conversation's summary is a `user` message whose
+    `summary` is set (its `text` is the summary rendered for the model).
     """
 
     role: Literal["user", "assistant"]
     text: str = ""
     tool_calls: list[ToolCall] = Field(default_factory=list)
     tool_results: list[ToolResult] = Field(default_factory=list)
+    summary: ContextSummary | None = None
 
 
 class ToolSpec(BaseModel):
@@ -84,6 +111,9 @@ class ModelRequest(BaseModel):
     messages: list[Message]
     tools: list[ToolSpec] = Field(default_factory=list)
     max_tokens: int = 8192
+    # "compaction" for the call that summarises an older conversation (scripted models
+    # answer it with a summary instead of the agent's next turn).
+    purpose: Literal["turn", "compaction"] = "turn"
 
 
 class ModelResponse(BaseModel):

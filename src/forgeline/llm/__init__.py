@@ -63,4 +63,6 @@ def resolve_model(spec: str, *, settings: Settings, agent: str, run_index: int =
     from forgeline.llm.scripted import ScriptedModel, load_script
 
     script = load_script(Path(name))
-    return ScriptedModel(script, agent=agent, run_index=run_index, label=name)
+    return ScriptedModel(
+        script, agent=agent, run_index=run_index, label=name, prices=settings.prices
+    )

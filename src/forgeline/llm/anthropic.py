@@ -42,7 +42,7 @@ from anthropic.types import (
     UserMessageParam,
 )
 
-from forgeline.domain.errors import ModelError
+from forgeline.domain.errors import ContextOverflowError, ModelError
 from forgeline.domain.messages import Message, ModelRequest, ModelResponse, ToolCall, Usage
 from forgeline.llm.base import TextCallback
 from forgeline.llm.pricing import cost_for
@@ -75,6 +75,9 @@ _SDK_DEPRECATION = r"The model '.*' is deprecated"
 _TRANSIENT_STREAM_ERRORS = frozenset(
     {"overloaded_error", "api_error", "rate_limit_error", "timeout_error"}
 )
+
+_OVERFLOW_MESSAGES = ("prompt is too long", "exceed context limit")
+"""In a 400's message: the prompt (plus `max_tokens`) does not fit the context window."""
 
 Block = TextBlockParam | ToolUseBlockParam | ToolResultBlockParam
 
@@ -209,6 +212,8 @@ class AnthropicModel:
             return TransientModelError(
                 f"HTTP {status}: {detail}", retry_after_s=retry_after_s(exc.response.headers)
             )
+        if status == 400 and any(m in detail for m in _OVERFLOW_MESSAGES):
+            return ContextOverflowError(f"Anthropic: the prompt is too long (HTTP 400): {detail}")
         if status == 400:
             return ModelError(f"Anthropic rejected the request (HTTP 400): {detail}")
         if status == 404:

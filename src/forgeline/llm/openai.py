@@ -31,7 +31,7 @@ from openai.types.chat import (
 )
 from openai.types.chat.chat_completion_chunk import ChoiceDeltaToolCall
 
-from forgeline.domain.errors import ModelError
+from forgeline.domain.errors import ContextOverflowError, ModelError
 from forgeline.domain.messages import Message, ModelRequest, ModelResponse, ToolCall, Usage
 from forgeline.llm.base import TextCallback
 from forgeline.llm.pricing import cost_for
@@ -188,6 +188,8 @@ class OpenAIModel:
             return TransientModelError(
                 f"HTTP {status}: {detail}", retry_after_s=retry_after_s(exc.response.headers)
             )
+        if status == 400 and is_context_overflow(exc.code, detail):
+            return ContextOverflowError(f"OpenAI: the prompt is too long (HTTP 400): {detail}")
         if status == 400:
             return ModelError(f"OpenAI rejected the request (HTTP 400): {detail}")
         if status == 404:
@@ -196,6 +198,15 @@ class OpenAIModel:
                 "(check the model name and OPENAI_BASE_URL)"
             )
         return ModelError(f"OpenAI answered HTTP {status}: {detail}")
+
+
+def is_context_overflow(code: str | None, detail: str) -> bool:
+    """Whether an HTTP 400 says the prompt does not fit the model's context window.
+
+    OpenAI sends `code: context_length_exceeded`; compatible servers often send only
+    the message.
+    """
+    return code == "context_length_exceeded" or "maximum context length" in detail
 
 
 def usage_from_openai(reported: CompletionUsage | None) -> Usage:

@@ -1,15 +1,18 @@
-"""List prices of common models and the cost of a call.
+"""List prices and context windows of common models, and the cost of a call.
 
 Prices are USD per million tokens, taken from the providers' public price lists.
 A model name matches the longest table entry that equals it or prefixes it at a
 `-` boundary, so dated variants (`claude-sonnet-4-5-20250929`, `gpt-4o-2024-08-06`)
 find their family. Unknown models cost 0.0; `Settings.prices` (`FORGELINE_PRICES`)
-overrides or extends the table.
+overrides or extends the table. Context windows are matched the same way;
+`Settings.context_windows` (`FORGELINE_CONTEXT_WINDOWS`) overrides them, and an unknown
+model gets `DEFAULT_CONTEXT_WINDOW`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TypeVar
 
 from forgeline.domain.messages import Usage
 from forgeline.settings import ModelPrice
@@ -21,6 +24,11 @@ CACHE_WRITE_FACTOR = 1.25
 """Cache-write price as a multiple of the input price when a price does not list it."""
 
 _PROVIDER_PREFIXES = ("anthropic:", "openai:", "scripted:")
+
+V = TypeVar("V")
+
+DEFAULT_CONTEXT_WINDOW = 128_000
+"""Tokens assumed for a model no table knows (set `FORGELINE_CONTEXT_WINDOWS` for it)."""
 
 
 def _price(
@@ -69,6 +77,19 @@ PRICES: dict[str, ModelPrice] = {
 }
 """Built-in list prices, keyed by model family."""
 
+CONTEXT_WINDOWS: dict[str, int] = {
+    "claude": 200_000,
+    "claude-sonnet-4-5": 200_000,
+    "claude-haiku-4-5": 200_000,
+    "gpt-5": 400_000,
+    "gpt-4.1": 1_047_576,
+    "gpt-4o": 128_000,
+    "o3": 200_000,
+    "o4-mini": 200_000,
+    "llama3": 8_192,
+}
+"""Built-in context windows in tokens (prompt plus output), keyed by model family."""
+
 
 def _bare(model: str) -> str:
     """`model` lower-cased and without a known `provider:` prefix."""
@@ -83,8 +104,8 @@ def _matches(name: str, key: str) -> bool:
     return name == key or name.startswith(key + "-")
 
 
-def _lookup(name: str, table: Mapping[str, ModelPrice]) -> ModelPrice | None:
-    best: tuple[int, ModelPrice] | None = None
+def _lookup(name: str, table: Mapping[str, V]) -> V | None:
+    best: tuple[int, V] | None = None
     for key, price in table.items():
         bare_key = _bare(key)
         if _matches(name, bare_key) and (best is None or len(bare_key) > best[0]):
@@ -135,3 +156,18 @@ def cost_for(
         + usage.cache_write_tokens * cache_write
     )
     return total / 1_000_000
+
+
+def context_window(model: str, *, overrides: Mapping[str, int] | None = None) -> int:
+    """The context window of `model` in tokens.
+
+    Args:
+        model: The model name, with or without a `provider:` prefix.
+        overrides: Windows keyed by model name (`Settings.context_windows`); they win.
+    """
+    name = _bare(model)
+    if overrides:
+        found = _lookup(name, overrides)
+        if found is not None:
+            return found
+    return _lookup(name, CONTEXT_WINDOWS) or DEFAULT_CONTEXT_WINDOW

@@ -3,8 +3,14 @@
 The script maps agent names to turns. Each run of an agent replays the turns after
 those earlier runs consumed: a run ends at the first turn without tool calls, so the
 second review run starts after the first review run's final turn. Which turn to
-replay is derived from the request (the number of assistant messages so far), so a
-restarted process replays the same turn the crashed one would have.
+replay is derived from the request (the number of model turns so far, counting those
+a compacted conversation's summary stands for), so a restarted process replays the
+same turn the crashed one would have.
+
+A compaction call (DESIGN §15) is answered without using a turn: with the script's
+optional `compaction: {agent: text}` entry, else with a built-in summary derived from
+the request, so every DESIGN §5 script keeps working unchanged. With a price for the
+model (`FORGELINE_PRICES`, keyed by the script path or by `scripted`), calls cost money.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +28,8 @@ from pydantic import BaseModel, Field, ValidationError
 from forgeline.domain.errors import ModelError, UserError
 from forgeline.domain.messages import Message, ModelRequest, ModelResponse, ToolCall, Usage
 from forgeline.llm.base import TextCallback
+from forgeline.llm.pricing import cost_for, price_for
+from forgeline.settings import ModelPrice
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -39,6 +48,8 @@ class ScriptedTurn(BaseModel):
 
 class Script(BaseModel):
     agents: dict[str, list[ScriptedTurn]]
+    # Summaries answering compaction calls, per agent (optional; a built-in one otherwise).
+    compaction: dict[str, str] = Field(default_factory=dict)
     delay: float = 0.0
     # Optional file that records every call's start and end (tests check that no
     # call that returned is ever made again).
@@ -117,7 +128,16 @@ class ScriptedModel:
         label: Shown in the model name.
     """
 
-    def __init__(self, script: Script, *, agent: str, run_index: int = 0, label: str = "") -> None:
+    def __init__(
+        self,
+        script: Script,
+        *,
+        agent: str,
+        run_index: int = 0,
+        label: str = "",
+        prices: Mapping[str, ModelPrice] | None = None,
+    ) -> None:
+        self._prices = prices
         self._script = script
         self._agent = agent
         self._run_index = run_index
@@ -131,7 +151,9 @@ class ScriptedModel:
     async def complete(
         self, request: ModelRequest, *, on_text: TextCallback | None = None
     ) -> ModelResponse:
-        index = sum(1 for m in request.messages if m.role == "assistant")
+        if request.purpose == "compaction":
+            return self._compaction(request)
+        index = _turns_so_far(request)
         turns = self._turns
         if index >= len(turns):
             raise ModelError(
@@ -151,19 +173,43 @@ class ScriptedModel:
             for i, c in enumerate(turn.tool_calls)
         ]
         message = Message(role="assistant", text=turn.text, tool_calls=calls)
-        usage = Usage(
-            input_tokens=_estimate_tokens(request),
-            output_tokens=max(1, len(turn.text) // 4 + 20 * len(calls)),
-            calls=1,
-        )
+        usage = self._usage(request, max(1, len(turn.text) // 4 + 20 * len(calls)))
         stop = "tool_use" if calls else "end_turn"
         return ModelResponse(message=message, stop_reason=stop, usage=usage, model=self.name)
+
+    def _compaction(self, request: ModelRequest) -> ModelResponse:
+        text = self._script.compaction.get(self._agent) or _builtin_summary(request)
+        message = Message(role="assistant", text=text)
+        usage = self._usage(request, max(1, len(text) // 4))
+        return ModelResponse(message=message, stop_reason="end_turn", usage=usage, model=self.name)
+
+    def _usage(self, request: ModelRequest, output_tokens: int) -> Usage:
+        usage = Usage(input_tokens=_estimate_tokens(request), output_tokens=output_tokens, calls=1)
+        key = self._label if price_for(self._label, overrides=self._prices) else "scripted"
+        cost = cost_for(key, usage, overrides=self._prices) if self._prices else 0.0
+        return usage.model_copy(update={"cost_usd": cost})
 
     def _log(self, what: str, index: int) -> None:
         if self._script.call_log:
             line = f"{what} {self._agent} {self._run_index} {index} {time.time():.6f}\n"
             with open(self._script.call_log, "a", encoding="utf-8") as log:
                 log.write(line)
+
+
+def _turns_so_far(request: ModelRequest) -> int:
+    """Model turns taken, counting those a compacted conversation's summary stands for."""
+    summarised = sum(m.summary.turns for m in request.messages if m.summary is not None)
+    return summarised + sum(1 for m in request.messages if m.role == "assistant")
+
+
+def _builtin_summary(request: ModelRequest) -> str:
+    """A deterministic summary: what the transcript holds, without a model."""
+    text = request.messages[-1].text if request.messages else ""
+    calls = text.count("\nassistant called ") + text.startswith("assistant called ")
+    return (
+        f"(scripted summary) The earlier conversation had {calls} tool calls "
+        f"in {len(text)} characters of transcript."
+    )
 
 
 def _estimate_tokens(request: ModelRequest) -> int:

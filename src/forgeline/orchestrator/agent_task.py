@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from forgeline.agents.context import ContextPolicy
 from forgeline.agents.definition import AgentDefinition
 from forgeline.agents.loader import (
     WorkspaceRepo,
@@ -18,6 +19,7 @@ from forgeline.domain.errors import UserError
 from forgeline.domain.events import EventType, ListSink, NewEvent
 from forgeline.domain.messages import Message
 from forgeline.llm import default_model_spec, resolve_model
+from forgeline.llm.pricing import context_window
 from forgeline.orchestrator.durable import DurableQuestions, DurableSink, durable_step
 from forgeline.orchestrator.evidence import Emit, EvidenceHooks
 from forgeline.orchestrator.runtime import Runtime
@@ -86,8 +88,19 @@ def overview(task: AgentTask) -> str:
     return f"{text}\n\nFeature request: {task.project.feature_request}"
 
 
+OVERWATCHER_AGENTS = frozenset({"review", "security", "test", "documentation"})
+"""Agents that take `FORGELINE_OVERWATCHER_MODEL` (usually a cheaper model)."""
+
+
 def model_spec(runtime: Runtime, task: AgentTask, defn: AgentDefinition) -> str:
-    return defn.model or task.project.model or default_model_spec(runtime.settings)
+    """The agent file's model, else (overwatchers) the overwatcher setting, else the
+    project's model, else the default."""
+    if defn.model:
+        return defn.model
+    overwatcher = runtime.settings.overwatcher_model
+    if overwatcher and task.agent in OVERWATCHER_AGENTS:
+        return overwatcher
+    return task.project.model or default_model_spec(runtime.settings)
 
 
 def sandbox_policy(runtime: Runtime, task: AgentTask) -> SandboxPolicy:
@@ -111,8 +124,9 @@ async def run_agent_task(
     defn = definition_for(runtime, task)
     rules = project_rules(repo_paths(task))
     system = build_system_prompt(defn, rules=rules, workspace_overview=overview(task))
+    spec = model_spec(runtime, task, defn)
     model = resolve_model(
-        model_spec(runtime, task, defn),
+        spec,
         settings=runtime.settings,
         agent=task.agent,
         run_index=task.run_index,
@@ -153,6 +167,9 @@ async def run_agent_task(
         steps=durable_step,
         budget=budget,
         hooks=evidence,
+        policy=ContextPolicy(
+            window=context_window(spec, overrides=runtime.settings.context_windows)
+        ),
     )
     await evidence.flush(result.commands)
     return result

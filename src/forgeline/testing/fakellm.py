@@ -38,7 +38,8 @@ from typing import Any
 
 from forgeline.domain.errors import UserError
 from forgeline.testing.fake_http import FakeServer, RecordedRequest
-from forgeline.testing.fake_replies import FakeReply, load_script, parse_reply
+from forgeline.testing.fake_limits import ContextModel, is_compaction
+from forgeline.testing.fake_replies import FakeReply, FakeTurn, load_script, parse_reply
 
 __all__ = ["FakeLLM", "RecordedRequest", "main"]
 
@@ -55,6 +56,9 @@ class FakeLLM:
         port: int = 0,
         replies: Sequence[FakeReply | Mapping[str, Any]] = (),
         record_path: Path | None = None,
+        context_limit: int | None = None,
+        cache: bool = False,
+        compaction_reply: FakeTurn | None = None,
     ) -> None:
         """Prepare the server; `start()` (or `with`) binds and serves.
 
@@ -63,7 +67,15 @@ class FakeLLM:
             port: Port to bind; 0 picks a free one.
             replies: Replies queued from the start.
             record_path: If set, every API request is appended to it as a JSON line.
+            context_limit: The model's context window: a longer request (prompt plus
+                `max_tokens`) gets the API's HTTP 400 and uses no reply.
+            cache: Report prompt and cache tokens as counted (`fake_limits`) instead of
+                each reply's scripted usage.
+            compaction_reply: Answers every compaction call of the agent loop, so the
+                queue holds only the agent's turns.
         """
+        self.context = ContextModel(limit=context_limit, cache=cache)
+        self._compaction_reply = compaction_reply
         self._address = (host, port)
         self._lock = threading.Lock()
         self._replies: deque[FakeReply] = deque(parse_reply(reply) for reply in replies)
@@ -157,12 +169,26 @@ class FakeLLM:
         with self._lock:
             self._requests.append(request)
             serial = len(self._requests)
-            reply = self._replies.popleft() if self._replies else None
+            reply = self._reply_for(request)
             if self._record_path is not None:
                 with self._record_path.open("a", encoding="utf-8") as out:
                     out.write(json.dumps(request.to_json()) + "\n")
         log.debug("fakellm request #%d %s -> %s", serial, request.path, type(reply).__name__)
         return reply, serial
+
+    def _reply_for(self, request: RecordedRequest) -> FakeReply | None:
+        body = request.body if isinstance(request.body, dict) else {}
+        error = self.context.check(body, request.api)
+        if error is not None:
+            return error
+        reply: FakeReply | None
+        if self._compaction_reply is not None and is_compaction(body, request.api):
+            reply = self._compaction_reply
+        else:
+            reply = self._replies.popleft() if self._replies else None
+        if isinstance(reply, FakeTurn):
+            reply = self.context.usage(body, request.api, reply)
+        return reply
 
 
 def main(argv: Sequence[str] | None = None) -> int:

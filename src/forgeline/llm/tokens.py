@@ -1,0 +1,51 @@
+"""Token estimates of a request, the same for the agent loop and the fake LLM server.
+
+No tokenizer: about four characters a token, plus a fixed overhead per message and
+per content block (ids, roles, block types). The loop keeps every request, counted
+this way, under its model's window; the fake server (`forgeline.testing.fake_limits`)
+counts the wire body the same way, so a test proves the loop never sends too much.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from forgeline.domain.messages import Message, ModelRequest, ToolSpec
+
+CHARS_PER_TOKEN = 4
+MESSAGE_OVERHEAD = 4
+"""Tokens counted for each message (role and framing)."""
+BLOCK_OVERHEAD = 12
+"""Tokens counted for each tool call and tool result (ids, names, block types)."""
+
+
+def text_tokens(chars: int) -> int:
+    """Tokens of `chars` characters of text (rounded up)."""
+    return -(-chars // CHARS_PER_TOKEN)
+
+
+def json_chars(value: Any) -> int:
+    """Characters of `value` as compact JSON, the way a tool input is sent."""
+    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str))
+
+
+def tool_tokens(tools: list[ToolSpec]) -> int:
+    """Tokens of the tool definitions."""
+    chars = sum(len(t.name) + len(t.description) + json_chars(t.input_schema) for t in tools)
+    return text_tokens(chars) + BLOCK_OVERHEAD * len(tools)
+
+
+def message_tokens(message: Message) -> int:
+    """Tokens of one message."""
+    chars = len(message.text)
+    chars += sum(len(r.content) for r in message.tool_results)
+    chars += sum(len(c.name) + json_chars(c.input) for c in message.tool_calls)
+    blocks = len(message.tool_results) + len(message.tool_calls)
+    return text_tokens(chars) + MESSAGE_OVERHEAD + BLOCK_OVERHEAD * blocks
+
+
+def request_tokens(request: ModelRequest) -> int:
+    """Tokens of a whole request's prompt (system, tools, messages), without the output."""
+    total = text_tokens(len(request.system)) + MESSAGE_OVERHEAD + tool_tokens(request.tools)
+    return total + sum(message_tokens(m) for m in request.messages)
