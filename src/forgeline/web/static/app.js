@@ -15,6 +15,10 @@ async function api(method, url, body) {
     options.body = JSON.stringify(body);
   }
   const response = await fetch(url, options);
+  if (response.status === 401) {
+    // The session ended (token mode): sign in again, then come back here.
+    window.location.href = "/signin?next=" + encodeURIComponent(location.pathname);
+  }
   const data = await response.json().catch(() => ({}));
   if (!response.ok) {
     const detail = typeof data.detail === "string" ? data.detail : JSON.stringify(data.detail);
