@@ -113,6 +113,12 @@ def test_a_signed_in_browser_is_not_driven_by_another_port(
     page.goto(guarded.url + "/projects/csrf-2")  # the user's own clicks still work
     page.get_by_role("button", name="Start research").click()
     expect(page.get_by_role("status")).to_contain_text("Started research")
+    page.context.clear_cookies()  # the session ends: the next action asks to sign in again
+    page.get_by_role("button", name="Start planning").click()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    page.get_by_label("API token").fill(TOKEN)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(guarded.url + "/projects/csrf-2")
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     assert page.context.cookies(guarded.url) == []
