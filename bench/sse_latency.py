@@ -130,7 +130,8 @@ class Server:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         forgeline = Path(sys.executable).with_name("forgeline")
-        env = {**os.environ, "FORGELINE_HOME": str(home)}
+        # The projects name a scripted model through the API, which the server must allow.
+        env = {**os.environ, "FORGELINE_HOME": str(home), "FORGELINE_ALLOW_SCRIPTED": "1"}
         self.log = (home / "serve.log").open("wb")
         self.proc = subprocess.Popen(
             [str(forgeline), "serve", "--port", str(self.port)],
