@@ -3,12 +3,13 @@
 Agents come from three layers, later ones winning by `name` (DESIGN §3):
 
 1. the built-in files shipped in `forgeline.agents.definitions`;
-2. `$FORGELINE_HOME/agents/*.md` (the operator's own agents and overrides);
-3. each repository's `.forgeline/agents/*.md`, in the order the repositories are given.
+2. `$FORGELINE_HOME/agents/*.md` (the operator's own agents and overrides), trusted;
+3. each repository's `.forgeline/agents/*.md`, untrusted: read as of the base commit and
+   never allowed to widen an agent (see `forgeline.agents.repository`).
 
-Repository files are untrusted input: a file (or a `.forgeline` directory) that is a
-symlink pointing outside its repository is refused, so a cloned repository cannot pull
-files from the host into a prompt.
+This module loads the trusted layers, and the project rules (`AGENTS.md`, `CLAUDE.md`),
+which are also read as of each repository's base commit, so an agent cannot rewrite the
+instructions the overwatchers get.
 """
 
 from __future__ import annotations
@@ -20,7 +21,15 @@ from importlib import resources
 from pathlib import Path
 from typing import Final
 
+from forgeline.agents.basefiles import (
+    RepositorySource,
+    TreeEntry,
+    blob_text,
+    followed,
+    tree_entries,
+)
 from forgeline.agents.definition import AgentDefinition, AgentDefinitionError, parse_agent_file
+from forgeline.workspace import git
 
 BUILTIN_AGENTS: Final[tuple[str, ...]] = (
     "research",
@@ -35,6 +44,7 @@ BUILTIN_AGENTS: Final[tuple[str, ...]] = (
 
 RULES_FILES: Final[tuple[str, ...]] = ("AGENTS.md", "CLAUDE.md")
 RULES_MAX_CHARS: Final = 20_000
+_RULES_MAX_BYTES: Final = 1 << 20
 MAX_AGENT_FILE_BYTES: Final = 256 * 1024
 _DEFINITIONS_PACKAGE: Final = "forgeline.agents.definitions"
 
@@ -77,45 +87,35 @@ def _builtin_agents() -> dict[str, AgentDefinition]:
     return agents
 
 
-def load_agents(
-    *, home: Path | None, repositories: Sequence[Path] = ()
-) -> dict[str, AgentDefinition]:
-    """Every agent available to a project: built-ins, then home, then repository overrides.
+def load_agents(*, home: Path | None) -> dict[str, AgentDefinition]:
+    """The trusted agents: built-ins, then the operator's `$FORGELINE_HOME/agents/*.md`.
 
     Args:
         home: `$FORGELINE_HOME`; its `agents/*.md` override or extend the built-ins. None
             skips this layer.
-        repositories: Repository checkouts; each one's `.forgeline/agents/*.md` overrides
-            or extends what came before, in this order.
 
     Returns:
-        Agents by name. A file whose `name` matches an earlier agent replaces it; a new
+        Agents by name. A file whose `name` matches a built-in agent replaces it; a new
         name adds a custom agent.
 
     Raises:
-        AgentDefinitionError: A file is malformed, unreadable, escapes its repository, or
-            two files in one directory define the same name.
+        AgentDefinitionError: A file is malformed or unreadable, or two files define the
+            same name.
     """
     agents = load_builtin_agents()
     if home is not None:
-        agents.update(_load_directory(home / "agents", root=None))
-    for repo in repositories:
-        agents.update(_load_directory(repo / ".forgeline" / "agents", root=repo))
+        agents.update(_load_directory(home / "agents"))
     return agents
 
 
-def _load_directory(directory: Path, *, root: Path | None) -> dict[str, AgentDefinition]:
-    """Parse `directory/*.md`; with `root`, every file must resolve inside `root`."""
+def _load_directory(directory: Path) -> dict[str, AgentDefinition]:
+    """Parse `directory/*.md`."""
     if not directory.is_dir():
         return {}
     found: dict[str, AgentDefinition] = {}
     for path in sorted(directory.glob("*.md")):
         if not path.is_file():
             continue
-        if root is not None and not _is_inside(path, root):
-            raise AgentDefinitionError(
-                f"agent file {path}: refused: it resolves outside its repository {root}"
-            )
         defn = parse_agent_file(_read_agent_text(path), source=str(path))
         if defn.name in found:
             raise AgentDefinitionError(
@@ -144,67 +144,64 @@ def _read_agent_text(path: Path) -> str:
         ) from None
 
 
-def _is_inside(path: Path, root: Path) -> bool:
-    """Whether `path`, with every symlink resolved, lies inside `root`."""
-    try:
-        return path.resolve(strict=True).is_relative_to(root.resolve(strict=True))
-    except OSError:
-        return False
-
-
-def project_rules(repositories: Sequence[Path]) -> str:
+async def project_rules(repositories: Sequence[RepositorySource]) -> str:
     """The repositories' own agent instructions (`AGENTS.md`, `CLAUDE.md`), for every prompt.
 
-    Each file is capped at `RULES_MAX_CHARS` characters (with a note saying so) and
-    decoded as UTF-8 with replacement characters for invalid bytes. A `CLAUDE.md` that
-    repeats the repository's `AGENTS.md` is mentioned, not repeated. A file that is a
-    symlink pointing outside its repository is left out with a note.
+    Each file is read as of its repository's base commit, capped at `RULES_MAX_CHARS`
+    characters (with a note saying so) and decoded as UTF-8 with replacement characters
+    for invalid bytes. A `CLAUDE.md` that repeats the repository's `AGENTS.md` is
+    mentioned, not repeated. A symlink is followed only to a file inside the repository;
+    any other is left out with a note.
 
     Args:
-        repositories: Repository checkouts, in the order to present them.
+        repositories: The repositories, in the order to present them.
 
     Returns:
         Markdown with one heading per file naming its repository, or "" when no
         repository has such a file.
+
+    Raises:
+        git.GitError: A base commit cannot be read.
     """
     sections: list[str] = []
     for repo in repositories:
+        if repo.base_sha is None:
+            continue
+        entries = {e.path: e for e in await tree_entries(repo.path, repo.base_sha, [*RULES_FILES])}
         seen: dict[str, str] = {}
         for filename in RULES_FILES:
-            path = repo / filename
-            if not path.is_file():
-                continue
-            heading = f"## Repository `{repo.name}`: {filename}"
-            if not _is_inside(path, repo):
-                note = "(left out: this file is a symlink that points outside the repository)"
-                sections.append(f"{heading}\n\n{note}")
-                continue
-            text = _read_rules_text(path)
-            duplicate = next((name for name, seen_text in seen.items() if seen_text == text), None)
-            if duplicate is not None:
-                sections.append(f"{heading}\n\n(same content as {duplicate}; not repeated)")
-                continue
-            seen[filename] = text
-            sections.append(f"{heading}\n\n{text.strip()}")
+            if filename in entries:
+                sections.append(await _rules_section(repo, entries[filename], seen))
     return "\n\n".join(sections)
 
 
-def _read_rules_text(path: Path) -> str:
-    """Read at most `RULES_MAX_CHARS` characters of `path`, noting any cut."""
-    limit_bytes = RULES_MAX_CHARS * 4 + 4  # UTF-8 needs at most 4 bytes per character
+async def _rules_section(repo: RepositorySource, found: TreeEntry, seen: dict[str, str]) -> str:
+    heading = f"## Repository `{repo.name}`: {found.path}"
+    entry = await followed(repo.path, str(repo.base_sha), found)
+    if entry is None:
+        return f"{heading}\n\n(left out: not a file, or a symlink to outside the repository)"
+    if entry.size > _RULES_MAX_BYTES:
+        return f"{heading}\n\n(left out: {entry.size} bytes, more than {_RULES_MAX_BYTES})"
     try:
-        size = path.stat().st_size
-        with path.open("rb") as handle:
-            text = handle.read(limit_bytes).decode("utf-8", errors="replace")
-    except OSError as exc:
-        return f"(could not be read: {exc.strerror or exc})"
-    if len(text) > RULES_MAX_CHARS or size > limit_bytes:
-        return (
-            text[:RULES_MAX_CHARS].rstrip()
-            + f"\n\n[... truncated: {path.name} is {size} bytes; only its first "
-            f"{RULES_MAX_CHARS} characters are shown]"
-        )
-    return text
+        text = _capped_rules(await blob_text(repo.path, entry), entry)
+    except git.GitError as exc:
+        return f"{heading}\n\n(could not be read: {exc})"
+    duplicate = next((name for name, seen_text in seen.items() if seen_text == text), None)
+    if duplicate is not None:
+        return f"{heading}\n\n(same content as {duplicate}; not repeated)"
+    seen[found.path] = text
+    return f"{heading}\n\n{text.strip()}"
+
+
+def _capped_rules(text: str, entry: TreeEntry) -> str:
+    """At most `RULES_MAX_CHARS` characters of `text`, noting any cut."""
+    if len(text) <= RULES_MAX_CHARS:
+        return text
+    return (
+        text[:RULES_MAX_CHARS].rstrip()
+        + f"\n\n[... truncated: {entry.path} is {entry.size} bytes; only its first "
+        f"{RULES_MAX_CHARS} characters are shown]"
+    )
 
 
 def format_workspace_overview(*, root: Path, repositories: Sequence[WorkspaceRepo]) -> str:

@@ -9,6 +9,7 @@ import yaml
 from rich.console import Console
 from rich.prompt import Prompt
 
+from forgeline.console.sanitize import one_line, safe
 from forgeline.domain.errors import UserError
 from forgeline.store.schemas import QuestionRecord
 from forgeline.tools.base import Answer
@@ -98,13 +99,12 @@ class TerminalAnswers:
 
     def _ask(self, question: QuestionRecord) -> Answer:
         c = self._console
-        c.print(
-            f"\n[bold yellow]?[/] [bold]{question.header or 'Question'}[/]: {question.question}"
-        )
+        header = one_line(question.header or "Question")
+        c.print(f"\n[bold yellow]?[/] [bold]{header}[/]: {safe(question.question)}")
         options = question.options or []
         for i, option in enumerate(options, 1):
-            desc = f" [dim]{option.description}[/]" if option.description else ""
-            c.print(f"  {i}. {option.label}{desc}")
+            desc = f" [dim]{one_line(option.description)}[/]" if option.description else ""
+            c.print(f"  {i}. {one_line(option.label)}{desc}")
         if not options:
             return Answer(question=question.question, other=Prompt.ask("  your answer", console=c))
         c.print(f"  {len(options) + 1}. Other (type your own answer)")

@@ -21,6 +21,7 @@ from forgeline.console.answers import (
     load_answers_file,
 )
 from forgeline.console.follow import Progress, follow
+from forgeline.console.sanitize import safe
 from forgeline.console.summary import print_summary, summarise
 from forgeline.domain.errors import ForgelineError
 from forgeline.settings import Settings
@@ -74,7 +75,7 @@ async def run_command(options: RunOptions) -> int:
         model = validate_model_spec(options.model or default_model_spec(settings))
         answers = answer_source(options.answers, options.auto_answer, console)
     except ForgelineError as exc:
-        console.print(f"[red]error:[/] {exc}")
+        console.print(f"[red]error:[/] {safe(exc)}")
         return EXIT_USAGE
     runtime = await Runtime.start(settings, role="cli", listen=False)
     try:
@@ -90,11 +91,11 @@ async def run_command(options: RunOptions) -> int:
                 pr_mode=options.pr,
             )
         except ForgelineError as exc:
-            console.print(f"[red]error:[/] {exc}")
+            console.print(f"[red]error:[/] {safe(exc)}")
             return EXIT_FAILED
         if options.intro:
             console.print(options.intro)
-        console.print(f"[bold]Project[/] {project.id}  [dim]workspace {project.workspace}[/]")
+        console.print(f"[bold]Project[/] {project.id}  [dim]workspace {safe(project.workspace)}[/]")
         task = await service.start_pipeline(project.id, phases)
         return await _follow_task(service, task.id, answers, console, options.json_output)
     finally:
@@ -115,7 +116,7 @@ async def _follow_task(
     try:
         await follow(service, task.project_id, done, progress=Progress(console), answers=answers)
     except ForgelineError as exc:
-        console.print(f"[red]error:[/] {exc}")
+        console.print(f"[red]error:[/] {safe(exc)}")
         await service.pause(task_id)
         console.print(f"The task is paused. Continue with: [bold]forgeline resume {task_id}[/]")
         return EXIT_FAILED
@@ -171,7 +172,7 @@ async def resume_command(
     try:
         answers = answer_source(answers_file, auto, console)
     except ForgelineError as exc:
-        console.print(f"[red]error:[/] {exc}")
+        console.print(f"[red]error:[/] {safe(exc)}")
         return EXIT_USAGE
     runtime = await Runtime.start(Settings(), role="resume", listen=True)
     try:
@@ -179,7 +180,7 @@ async def resume_command(
         try:
             roots = await _resume(service, task_id)
         except ForgelineError as exc:
-            console.print(f"[red]error:[/] {exc}")
+            console.print(f"[red]error:[/] {safe(exc)}")
             return EXIT_FAILED
         if not roots:
             console.print("Nothing to resume: no paused or interrupted task.")

@@ -1,4 +1,8 @@
-"""Follow a running task on the terminal: live progress lines and questions answered."""
+"""Follow a running task on the terminal: live progress lines and questions answered.
+
+Everything an event carries may come from a model, a tool or a repository: it is printed
+through `forgeline.console.sanitize` (no control sequences, no rich markup, one line).
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,9 @@ import asyncio
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
 
 from forgeline.console.answers import AnswerSource
+from forgeline.console.sanitize import one_line, safe
 from forgeline.domain.errors import UserError
 from forgeline.domain.events import Event
 from forgeline.orchestrator.service import Service
@@ -31,6 +35,11 @@ def describe_call(name: str, args: dict[str, Any]) -> str:
     return name
 
 
+def clean_lines(text: object) -> list[str]:
+    """The lines of `text` (`\r` is no line break here: it is removed with the controls)."""
+    return str(text).split("\n")
+
+
 class Progress:
     """Renders events as lines; keeps a running token and cost total."""
 
@@ -49,26 +58,24 @@ class Progress:
         self.console.print(text, highlight=False)
 
     def _on_phase_started(self, d: dict[str, Any]) -> None:
-        self.console.rule(f"[bold]{d.get('phase', '')}")
+        self.console.rule(f"[bold]{one_line(d.get('phase', ''))}")
 
     def _on_task_started(self, d: dict[str, Any]) -> None:
-        self._line(f"[bold blue]▶[/] {d.get('agent')} agent started")
+        self._line(f"[bold blue]▶[/] {one_line(d.get('agent'))} agent started")
 
     def _on_model_text(self, d: dict[str, Any]) -> None:
-        first = next((ln for ln in str(d.get("text", "")).splitlines() if ln.strip()), "")
+        first = next((ln for ln in clean_lines(d.get("text", "")) if ln.strip()), "")
         if first:
-            self._line(f"  [dim]{escape(d.get('agent', ''))}: {escape(first[:140])}[/]")
+            self._line(f"  [dim]{one_line(d.get('agent', ''))}: {one_line(first, 140)}[/]")
 
     def _on_tool_call(self, d: dict[str, Any]) -> None:
-        self._line(
-            f"  [cyan]{escape(d.get('agent', ''))} ›[/] "
-            + escape(describe_call(d["name"], d.get("input", {})))
-        )
+        call = describe_call(str(d.get("name", "")), d.get("input") or {})
+        self._line(f"  [cyan]{one_line(d.get('agent', ''))} ›[/] {one_line(call)}")
 
     def _on_tool_result(self, d: dict[str, Any]) -> None:
         if d.get("is_error"):
-            first = str(d.get("content", "")).splitlines()[:1]
-            self._line(f"    [red]✗ {escape(first[0][:160] if first else 'error')}[/]")
+            first = clean_lines(d.get("content", ""))[:1]
+            self._line(f"    [red]✗ {one_line(first[0] if first else 'error', 160)}[/]")
 
     def _on_finding(self, d: dict[str, Any]) -> None:
         colour = ICONS.get(d.get("severity", ""), "white")
@@ -76,15 +83,15 @@ class Progress:
             f" {d['path']}" + (f":{d['line']}" if d.get("line") else "") if d.get("path") else ""
         )
         self._line(
-            f"  [{colour}]⚑ {d.get('agent')} [{d.get('severity')}]{escape(where)}: "
-            f"{escape(d.get('message', ''))}[/]"
+            f"  [{colour}]⚑ {one_line(d.get('agent'))} \\[{one_line(d.get('severity'))}]"
+            f"{one_line(where)}: {one_line(d.get('message', ''))}[/]"
         )
 
     def _on_commit(self, d: dict[str, Any]) -> None:
-        subject = str(d.get("message", "")).splitlines()[0] if d.get("message") else ""
+        subject = clean_lines(d.get("message", ""))[:1]
         self._line(
-            f"  [green]● commit {d.get('sha', '')[:10]}[/] "
-            f"{escape(d.get('repo', ''))}: {escape(subject)}"
+            f"  [green]● commit {one_line(str(d.get('sha', ''))[:10])}[/] "
+            f"{one_line(d.get('repo', ''))}: {one_line(subject[0] if subject else '')}"
         )
 
     def _on_gate(self, d: dict[str, Any]) -> None:
@@ -94,14 +101,26 @@ class Progress:
             else f"[red]{len(d.get('blockers', []))} blocker(s)[/]"
         )
         verdicts = ", ".join(f"{k}: {v}" for k, v in d.get("verdicts", {}).items())
-        self._line(f"  [bold]gate round {d.get('round')}[/]: {verdict} ({verdicts})")
+        self._line(
+            f"  [bold]gate round {one_line(d.get('round'))}[/]: {verdict} ({one_line(verdicts)})"
+        )
 
     def _on_question_answered(self, d: dict[str, Any]) -> None:
         for a in d.get("answers", []):
-            self._line(f"  [yellow]?[/] {escape(a['question'])} [bold]→ {escape(a['answer'])}[/]")
+            question, answer = one_line(a.get("question")), one_line(a.get("answer"))
+            self._line(f"  [yellow]?[/] {question} [bold]→ {answer}[/]")
 
     def _on_push(self, d: dict[str, Any]) -> None:
-        self._line(f"  [magenta]↑ {escape(d.get('repo', ''))}: {escape(d.get('message', ''))}[/]")
+        self._line(
+            f"  [magenta]↑ {one_line(d.get('repo', ''))}: {one_line(d.get('message', ''))}[/]"
+        )
+
+    def _on_agent_override(self, d: dict[str, Any]) -> None:
+        where = f"{one_line(d.get('repo'))}/{one_line(d.get('path'))}"
+        if d.get("accepted"):
+            self._line(f"  [yellow]⚙ repository agent file {where}: {one_line(d.get('reason'))}[/]")
+        else:
+            self._line(f"  [red]⚙ repository agent file {where} {one_line(d.get('reason'))}[/]")
 
     def _on_usage(self, d: dict[str, Any]) -> None:
         self.tokens += sum(
@@ -131,21 +150,21 @@ class Progress:
 
     def _on_task_completed(self, d: dict[str, Any]) -> None:
         self._line(
-            f"[bold green]✓[/] {d.get('agent')} done  "
+            f"[bold green]✓[/] {one_line(d.get('agent'))} done  "
             f"[dim]{self.tokens:,} tokens, ${self.cost:.4f}[/]"
         )
 
     def _on_task_failed(self, d: dict[str, Any]) -> None:
-        self._line(f"[bold red]✗ {d.get('agent')} failed:[/] {escape(str(d.get('error', '')))}")
+        self._line(f"[bold red]✗ {one_line(d.get('agent'))} failed:[/] {safe(d.get('error', ''))}")
 
     def _on_task_paused(self, d: dict[str, Any]) -> None:
-        self._line(f"[yellow]⏸ {d.get('agent')} paused[/]")
+        self._line(f"[yellow]⏸ {one_line(d.get('agent'))} paused[/]")
 
     def _on_task_resumed(self, d: dict[str, Any]) -> None:
-        self._line(f"[yellow]▶ {d.get('agent')} resumed[/]")
+        self._line(f"[yellow]▶ {one_line(d.get('agent'))} resumed[/]")
 
     def _on_warning(self, d: dict[str, Any]) -> None:
-        self._line(f"  [yellow]! {escape(str(d.get('message', '')))}[/]")
+        self._line(f"  [yellow]! {safe(d.get('message', ''))}[/]")
 
 
 async def follow(
@@ -196,4 +215,4 @@ async def _answer_batch(
                 progress_console = getattr(answers, "_console", None)
                 if progress_console is None:
                     raise
-                progress_console.print(f"  [red]{escape(str(exc))}[/]")
+                progress_console.print(f"  [red]{safe(exc)}[/]")

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
+from forgeline.console.sanitize import safe as escape  # no control sequences, no markup
 from forgeline.domain.events import EventType
 from forgeline.github.summary import print_pull_request
 from forgeline.orchestrator.evidence import failure_line, list_evidence
@@ -144,7 +144,7 @@ def _print_tests(console: Console, s: Json) -> None:
         )
         for blocker in gate.get("blockers", [])[:10]:
             console.print(
-                f"   [red]blocker[/] {blocker.get('agent')}: {escape(blocker['message'])}"
+                f"   [red]blocker[/] {escape(blocker.get('agent'))}: {escape(blocker['message'])}"
             )
 
 
@@ -153,7 +153,7 @@ def _usage_table(console: Console, usage: Json) -> None:
     for col in ("agent", "calls", "input", "output", "cache read", "cache write", "cost"):
         table.add_column(col, justify="left" if col == "agent" else "right")
     for row in usage.get("by_agent") or []:
-        table.add_row(row.get("key", ""), *_usage_cells(row.get("usage") or {}))
+        table.add_row(escape(row.get("key", "")), *_usage_cells(row.get("usage") or {}))
     table.add_row("[bold]total[/]", *_usage_cells(usage.get("total") or {}))
     console.print(table)
 

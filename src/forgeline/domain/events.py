@@ -38,6 +38,7 @@ class EventType(StrEnum):
     DOCUMENT_UPDATED = "document_updated"
     CONTEXT_COMPACTED = "context_compacted"
     BUDGET_EXCEEDED = "budget_exceeded"
+    AGENT_OVERRIDE = "agent_override"
 
 
 class NewEvent(BaseModel):

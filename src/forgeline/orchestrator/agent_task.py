@@ -5,16 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from forgeline.agents.basefiles import RepositorySource
 from forgeline.agents.context import ContextPolicy
 from forgeline.agents.definition import AgentDefinition
 from forgeline.agents.loader import (
     WorkspaceRepo,
     build_system_prompt,
     format_workspace_overview,
-    load_agents,
     project_rules,
 )
 from forgeline.agents.loop import AgentResult, Budget, Hooks, run_agent
+from forgeline.agents.repository import load_project_agents
 from forgeline.domain.errors import UserError
 from forgeline.domain.events import EventType, ListSink, NewEvent
 from forgeline.domain.messages import Message
@@ -63,15 +64,26 @@ class AgentTask:
     read_files: dict[Path, int] = field(default_factory=dict)
 
 
-def definition_for(runtime: Runtime, task: AgentTask) -> AgentDefinition:
-    agents = load_agents(home=runtime.settings.home, repositories=repo_paths(task))
-    if task.agent not in agents:
-        raise UserError(f"no agent named '{task.agent}' (known: {', '.join(sorted(agents))})")
-    return agents[task.agent]
+async def definition_for(
+    runtime: Runtime, task: AgentTask, *, sink: DurableSink
+) -> AgentDefinition:
+    """The task's agent; an `agent_override` event for each repository file defining it."""
+    loaded = await load_project_agents(home=runtime.settings.home, repositories=sources(task))
+    for override in loaded.about(task.agent):
+        data = override.event_data()
+        await sink.emit(NewEvent(type=EventType.AGENT_OVERRIDE, task_id=task.task_id, data=data))
+    if task.agent not in loaded.agents:
+        known = ", ".join(sorted(loaded.agents))
+        raise UserError(f"no agent named '{task.agent}' (known: {known})")
+    return loaded.agents[task.agent]
 
 
-def repo_paths(task: AgentTask) -> list[Path]:
-    return [task.ws.repo_path(r.name) for r in task.repos]
+def sources(task: AgentTask) -> list[RepositorySource]:
+    """The task's repositories, whose agent files and rules are read at their base commit."""
+    return [
+        RepositorySource(name=r.name, path=task.ws.repo_path(r.name), base_sha=r.base_sha)
+        for r in task.repos
+    ]
 
 
 def overview(task: AgentTask) -> str:
@@ -121,8 +133,8 @@ async def run_agent_task(
     runtime: Runtime, task: AgentTask, *, sink: DurableSink, hooks: Hooks | None = None
 ) -> AgentResult:
     """Run the task's agent to its end, durably, continuing `task.messages`."""
-    defn = definition_for(runtime, task)
-    rules = project_rules(repo_paths(task))
+    defn = await definition_for(runtime, task, sink=sink)
+    rules = await project_rules(sources(task))
     system = build_system_prompt(defn, rules=rules, workspace_overview=overview(task))
     spec = model_spec(runtime, task, defn)
     model = resolve_model(

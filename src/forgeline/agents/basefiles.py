@@ -1,0 +1,123 @@
+"""Reading a repository's files as of a commit, through Forgeline's git wrapper.
+
+A repository is untrusted input, and its working tree is what the agents write: the
+files Forgeline itself acts on (`.forgeline/agents/*.md`, `AGENTS.md`, `CLAUDE.md`) are
+read from the base commit instead, so nothing an agent writes during a run changes them.
+Reading git objects also means no symlink is ever followed: a symlink is a blob of mode
+120000 here, and is reported as such.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from forgeline.workspace import git
+
+_SHA: Final = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+_REGULAR_MODES: Final = ("100644", "100755")
+SYMLINK_MODE: Final = "120000"
+
+
+@dataclass(frozen=True)
+class RepositorySource:
+    """A repository whose files are read as of its base commit.
+
+    Attributes:
+        name: The repository's directory name in the workspace.
+        path: Its checkout (git runs there).
+        base_sha: The commit the feature branch was made from; None reads nothing.
+    """
+
+    name: str
+    path: Path
+    base_sha: str | None
+
+
+@dataclass(frozen=True)
+class TreeEntry:
+    """One entry of a commit's tree.
+
+    Attributes:
+        path: Its path in the repository.
+        mode: Git's file mode (`100644`, `100755`, `120000` for a symlink, ...).
+        kind: `blob`, `tree` or `commit` (a submodule).
+        obj: The object's id.
+        size: The blob's size in bytes (0 for other kinds).
+    """
+
+    path: str
+    mode: str
+    kind: str
+    obj: str
+    size: int
+
+    @property
+    def is_regular_file(self) -> bool:
+        """Whether it is a plain (possibly executable) file, not a symlink or directory."""
+        return self.kind == "blob" and self.mode in _REGULAR_MODES
+
+    @property
+    def is_symlink(self) -> bool:
+        """Whether it is a symlink."""
+        return self.mode == SYMLINK_MODE
+
+
+def check_commit_id(sha: str) -> str:
+    """Check that `sha` is a full commit id (a base commit is recorded as one).
+
+    Raises:
+        git.GitError: It is not 40 (or 64) lowercase hex digits.
+    """
+    if not _SHA.fullmatch(sha):
+        raise git.GitError(f"not a full commit id: {sha!r}")
+    return sha
+
+
+async def tree_entries(repo: Path, sha: str, paths: list[str]) -> list[TreeEntry]:
+    """The entries `paths` name in commit `sha` (a directory path ending in `/` lists its
+    direct children); missing paths are simply absent.
+
+    Raises:
+        git.GitError: Git failed, e.g. the commit is not in the repository.
+    """
+    result = await git.run(
+        "ls-tree", "-z", "-l", "--full-name", check_commit_id(sha), "--", *paths, cwd=repo
+    )
+    return [_entry(item) for item in result.stdout.split("\0") if item]
+
+
+def _entry(item: str) -> TreeEntry:
+    meta, _, path = item.partition("\t")
+    mode, kind, obj, size = meta.split()
+    return TreeEntry(
+        path=path, mode=mode, kind=kind, obj=obj, size=int(size) if size.isdigit() else 0
+    )
+
+
+async def blob_text(repo: Path, entry: TreeEntry) -> str:
+    """A blob's content as text (invalid UTF-8 replaced).
+
+    Raises:
+        git.GitError: Git could not read it.
+    """
+    result = await git.run("cat-file", "blob", entry.obj, cwd=repo)
+    return result.stdout
+
+
+async def followed(repo: Path, sha: str, entry: TreeEntry) -> TreeEntry | None:
+    """The regular file `entry` is, or points to when it is a symlink to a file inside the
+    repository (one level; e.g. `CLAUDE.md -> AGENTS.md`); None for anything else."""
+    if entry.is_regular_file:
+        return entry
+    if not entry.is_symlink or entry.size > 4096:
+        return None
+    target = (await blob_text(repo, entry)).strip("\n")
+    path = posixpath.normpath(posixpath.join(posixpath.dirname(entry.path), target))
+    if target.startswith("/") or path == ".." or path.startswith("../") or "\0" in path:
+        return None
+    found = await tree_entries(repo, sha, [path])
+    return found[0] if len(found) == 1 and found[0].is_regular_file else None
