@@ -140,13 +140,13 @@ class Progress:
             "compacted" if d.get("compacted") else f"cleared {d.get('cleared_results', 0)} results"
         )
         self._line(
-            f"  [dim]⇣ {escape(str(d.get('agent', '')))}: context {how}, "
+            f"  [dim]⇣ {one_line(d.get('agent', ''))}: context {how}, "
             f"{int(d.get('before_tokens', 0)):,} → {int(d.get('after_tokens', 0)):,} tokens[/]"
         )
 
     def _on_budget_exceeded(self, d: dict[str, Any]) -> None:
         self.budget_reason = str(d.get("message", "the project's budget is reached"))
-        self._line(f"[bold yellow]⏸ {escape(self.budget_reason)}[/]")
+        self._line(f"[bold yellow]⏸ {safe(self.budget_reason)}[/]")
 
     def _on_task_completed(self, d: dict[str, Any]) -> None:
         self._line(
