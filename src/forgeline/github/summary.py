@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
+
+from forgeline.console.sanitize import safe as escape  # no control sequences, no markup
 
 
 def print_pull_request(console: Console, repo: dict[str, Any]) -> None:
