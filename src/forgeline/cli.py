@@ -94,6 +94,19 @@ def resume(
 
 
 @app.command()
+def iterate(
+    project: Annotated[str, typer.Argument(help="The project id.", metavar="PROJECT")],
+    answers: Annotated[Path | None, typer.Option("--answers")] = None,
+    auto_answer: Annotated[bool, typer.Option("--auto-answer")] = False,
+    json_output: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Another implementation round from the pull requests' unresolved review comments."""
+    from forgeline.console.commands import iterate_command
+
+    raise typer.Exit(_run_async(iterate_command(project, answers, auto_answer, json_output)))
+
+
+@app.command()
 def demo(
     json_output: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:

@@ -55,3 +55,22 @@ def two_repo_implementation() -> Turns:
         *edit("web/README.md", "# web\n", "# web\n\nCalls the api.\n", "Describe the web app"),
         {"text": "Both READMEs describe their service."},
     ]
+
+
+API_ROUNDS = [
+    ("# api\n", "# api\n\nServes JSON.\n", "Describe the api"),
+    ("Serves JSON.\n", "Serves JSON on port 8080.\n", "Name the port"),
+    ("port 8080.\n", "port 8080 over HTTP.\n", "Name the protocol"),
+]
+
+
+def api_rounds_script() -> dict[str, Turns]:
+    """One repository `api`: an implementation run, then one per review round."""
+    implementation: Turns = []
+    for old, new, subject in API_ROUNDS:
+        implementation += [*edit("api/README.md", old, new, subject), {"text": f"{subject}: done."}]
+    return {
+        "implementation": implementation,
+        "documentation": [{"text": "Nothing to document."}] * len(API_ROUNDS),
+        **overwatchers(2 * len(API_ROUNDS)),
+    }

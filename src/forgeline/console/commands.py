@@ -102,6 +102,34 @@ async def run_command(options: RunOptions) -> int:
         await runtime.stop()
 
 
+async def iterate_command(
+    project_id: str, answers_file: Path | None, auto: bool, json_output: bool
+) -> int:
+    """Another implementation round from the project's pull request review comments (§13)."""
+    from forgeline.github.iterate import start_iteration
+    from forgeline.orchestrator.runtime import Runtime
+    from forgeline.orchestrator.service import Service
+
+    console = make_console(json_output)
+    try:
+        answers = answer_source(answers_file, auto, console)
+    except ForgelineError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        return EXIT_USAGE
+    runtime = await Runtime.start(Settings(), role="cli", listen=False)
+    try:
+        service = Service(runtime)
+        try:
+            task = await start_iteration(service, project_id)
+        except ForgelineError as exc:
+            console.print(f"[red]error:[/] {exc}")
+            return EXIT_FAILED
+        console.print(f"[bold]Iterating[/] on project {project_id} ({task.id})")
+        return await _follow_task(service, task.id, answers, console, json_output)
+    finally:
+        await runtime.stop()
+
+
 async def _follow_task(
     service: Service, task_id: str, answers: AnswerSource, console: Console, json_output: bool
 ) -> int:

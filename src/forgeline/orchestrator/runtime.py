@@ -111,6 +111,7 @@ class Runtime:
 def _launch_dbos(settings: Settings, role: str, listen: bool) -> None:
     from dbos import DBOS
 
+    from forgeline.github import iterate  # noqa: F401 (registers the review round)
     from forgeline.orchestrator import workflows  # noqa: F401 (registers the workflows)
 
     _quiet_dbos_logging(settings)
