@@ -24,8 +24,8 @@ from forgeline.testing.fake_github import FakeGitHub
 
 from .scripts import api_rounds_script
 
-SECRET = "whsec-test-1"  # noqa: S105
-TOKEN = "api-token-1"  # noqa: S105
+SECRET = "whsec-test-1"
+TOKEN = "api-token-1"
 
 
 def delivery(payload: dict[str, Any], *, secret: str = SECRET) -> tuple[bytes, dict[str, str]]:
