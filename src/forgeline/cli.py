@@ -93,6 +93,16 @@ def resume(
     raise typer.Exit(_run_async(resume_command(task, answers, auto_answer, json_output)))
 
 
+@app.command(name="list")
+def list_(
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """List projects and tasks, newest first, with ids and states."""
+    from forgeline.console.listing import list_command
+
+    raise typer.Exit(_run_async(list_command(json_output=json_output)))
+
+
 @app.command()
 def iterate(
     project: Annotated[str, typer.Argument(help="The project id.", metavar="PROJECT")],

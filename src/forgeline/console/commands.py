@@ -211,7 +211,7 @@ async def resume_command(
             console.print(f"[red]error:[/] {safe(exc)}")
             return EXIT_FAILED
         if not roots:
-            console.print("Nothing to resume: no paused or interrupted task.")
+            await _nothing_to_resume(service, console)
             return EXIT_OK
         status = EXIT_OK
         for root in roots:
@@ -221,6 +221,19 @@ async def resume_command(
         return status
     finally:
         await runtime.stop()
+
+
+async def _nothing_to_resume(service: Service, console: Console) -> None:
+    """No interrupted task; name the paused ones, which resume only by id."""
+    from forgeline.console.listing import paused_roots
+
+    paused = paused_roots(await service.store.tasks_with_status(["paused"]))
+    if not paused:
+        console.print("Nothing to resume: no paused or interrupted task.")
+        return
+    console.print("No interrupted task. Paused tasks (continue one with forgeline resume TASK):")
+    for task in paused:
+        console.print(f"   {task.id}  project {task.project_id}  {task.phase}")
 
 
 async def _resume(service: Any, task_id: str | None) -> list[str]:

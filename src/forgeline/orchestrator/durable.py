@@ -7,10 +7,11 @@ from typing import Any, Literal, TypeVar
 
 from dbos import DBOS
 
+from forgeline.domain.errors import ConflictError
 from forgeline.domain.events import EventType, NewEvent
 from forgeline.domain.messages import Usage
 from forgeline.orchestrator.runtime import Runtime
-from forgeline.store.schemas import TaskStatus
+from forgeline.store.schemas import TaskRecord, TaskStatus
 from forgeline.tools.base import Answer, Question
 from forgeline.workspace.layout import Workspace, append_log
 
@@ -27,6 +28,24 @@ async def durable_step(name: str, fn: Callable[[], Awaitable[T]]) -> T:
 
     result: T = await DBOS.run_step_async({"name": name}, call)
     return result
+
+
+async def create_child_task(
+    runtime: Runtime, project_id: str, phase: str, agent: str, *, task_id: str
+) -> TaskRecord:
+    """Create a child task, durably and idempotently.
+
+    A pause can cancel the workflow after the row was written but before the step was
+    recorded; the step then runs again on resume and finds the task already there.
+    """
+
+    async def create() -> TaskRecord:
+        try:
+            return await runtime.store.create_task(project_id, phase, agent, task_id=task_id)
+        except ConflictError:
+            return await runtime.store.get_task(task_id)
+
+    return await durable_step("create_task", create)
 
 
 class DurableSink:

@@ -21,7 +21,7 @@ from forgeline.domain.messages import Message
 from forgeline.github.pulls import publish_pull_requests
 from forgeline.orchestrator.agent_task import run_agent_task
 from forgeline.orchestrator.context import PhaseContext
-from forgeline.orchestrator.durable import durable_step
+from forgeline.orchestrator.durable import create_child_task, durable_step
 from forgeline.orchestrator.phases import (
     PhaseError,
     agent_task,
@@ -132,14 +132,9 @@ class Checkpoints:
                 "run_index": index,
                 "commits": shas,
             }
-            create = partial(
-                self.ctx.runtime.store.create_task,
-                self.ctx.project_id,
-                "implementation",
-                agent,
-                task_id=child,
+            await create_child_task(
+                self.ctx.runtime, self.ctx.project_id, "implementation", agent, task_id=child
             )
-            await durable_step("create_task", create)
             await start_child(overwatcher_workflow, child, self.ctx.project_id, child, spec)
             ids.append(child)
         self.children.extend(ids)
@@ -310,11 +305,8 @@ async def _documentation_task(ctx: PhaseContext) -> dict[str, Any]:
     from forgeline.orchestrator.workflows import phase_workflow, run_child
 
     child = f"{ctx.task_id}-docs"
-    await durable_step(
-        "create_task",
-        lambda: ctx.runtime.store.create_task(
-            ctx.project_id, "documentation", "documentation", task_id=child
-        ),
+    await create_child_task(
+        ctx.runtime, ctx.project_id, "documentation", "documentation", task_id=child
     )
     result = await run_child(phase_workflow, child, ctx.project_id, child, "documentation")
     if result.get("status") != "completed":

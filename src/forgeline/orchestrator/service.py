@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from dbos import DBOS, SetWorkflowID
+from dbos._error import DBOSNonExistentWorkflowError
 
 from forgeline.domain.errors import ConflictError, NotFoundError, UserError
 from forgeline.domain.events import EventType, NewEvent
@@ -33,6 +34,7 @@ from forgeline.workspace.slug import branch_name, slugify
 PHASES = ("research", "planning", "implementation")
 ACTIVE = frozenset({"pending", "running", "waiting"})
 UNFINISHED = ACTIVE | {"paused"}
+STRAGGLER_CHECKS, STRAGGLER_WAIT_S = 3, 0.1
 
 
 def parse_phases(text: str | Sequence[str] | None) -> list[str]:
@@ -181,7 +183,17 @@ class Service:
         if not family:
             raise ConflictError(f"task {task_id} is not running")
         await self._stop(family, "paused", EventType.TASK_PAUSED)
+        await self._stop_late_children(task_id)
         return await self.store.get_task(task_id)
+
+    async def _stop_late_children(self, task_id: str) -> None:
+        """Pause children a parent started while it was being paused (else left running)."""
+        for _ in range(STRAGGLER_CHECKS):
+            await asyncio.sleep(STRAGGLER_WAIT_S)
+            late = [t for t in await self._family(task_id) if t.status in ACTIVE]
+            if not late:
+                return
+            await self._stop(late, "paused", EventType.TASK_PAUSED)
 
     async def cancel(self, task_id: str) -> TaskRecord:
         """Stop the task for good."""
@@ -210,11 +222,19 @@ class Service:
         if not family:
             raise ConflictError(f"task {task_id} is not paused")
         for task in sorted(family, key=lambda t: len(t.id), reverse=True):
-            await self.store.update_task(task.id, status="running")
-            await DBOS.resume_workflow_async(task.workflow_id or task.id)
-            await self._emit(task, EventType.TASK_RESUMED)
+            await self._resume_one(task)
         await sync_session(self.runtime, family[0].project_id, status="running")
         return await self.store.get_task(task_id)
+
+    async def _resume_one(self, task: TaskRecord) -> None:
+        """Resume one workflow; a child its paused parent never started waits for it."""
+        await self.store.update_task(task.id, status="running")
+        try:
+            await DBOS.resume_workflow_async(task.workflow_id or task.id)
+        except DBOSNonExistentWorkflowError:
+            await self.store.update_task(task.id, status="pending")
+            return
+        await self._emit(task, EventType.TASK_RESUMED)
 
     async def _emit(self, task: TaskRecord, type_: EventType) -> None:
         data = {"phase": task.phase, "agent": task.agent}

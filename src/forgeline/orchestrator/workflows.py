@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from functools import partial
 from typing import Any
 
 from dbos import DBOS, SetWorkflowID
@@ -20,7 +19,7 @@ from forgeline.domain.errors import ForgelineError
 from forgeline.domain.events import EventType
 from forgeline.orchestrator import phases
 from forgeline.orchestrator.context import PhaseContext, load_context
-from forgeline.orchestrator.durable import durable_step, set_task_status
+from forgeline.orchestrator.durable import create_child_task, set_task_status
 from forgeline.orchestrator.runtime import Runtime, current
 from forgeline.store.schemas import ProjectStatus, TaskStatus
 
@@ -65,8 +64,7 @@ async def pipeline_workflow(project_id: str, task_id: str, phase_list: list[str]
     status: TaskStatus = "completed"
     for phase in phase_list:
         child_id = f"{task_id}-{phase}"
-        create = partial(runtime.store.create_task, project_id, phase, phase, task_id=child_id)
-        await durable_step("create_task", create)
+        await create_child_task(runtime, project_id, phase, phase, task_id=child_id)
         result = await run_child(phase_workflow, child_id, project_id, child_id, phase)
         results[phase] = result
         if result.get("status") != "completed":
