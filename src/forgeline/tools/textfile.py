@@ -138,27 +138,45 @@ def read_window(
     if is_binary(head):
         return TextWindow([], 0, info.st_size, info.st_mtime_ns, binary=True)
     handle.seek(0)
+    skipped = _skip_lines(handle, offset - 1)
+    if skipped < offset - 1:
+        return TextWindow([], skipped, info.st_size, info.st_mtime_ns)
+    lines, replaced, cut, ended = _window_lines(handle, offset, limit, max_chars)
+    read = offset - 1 + len(lines) + (1 if cut else 0)
+    total = read if ended else read + _count_remaining_lines(handle)
+    return TextWindow(
+        lines, total, info.st_size, info.st_mtime_ns, replaced=replaced, budget_cut=cut
+    )
+
+
+def _skip_lines(handle: BinaryIO, count: int) -> int:
+    """Consume up to `count` lines; returns how many there were."""
+    for done in range(count):
+        if _read_capped_line(handle) is None:
+            return done
+    return count
+
+
+def _window_lines(
+    handle: BinaryIO, first: int, limit: int, max_chars: int | None
+) -> tuple[list[str], bool, bool, bool]:
+    """Up to `limit` decoded lines numbered from `first`, within `max_chars` once numbered.
+
+    Returns:
+        The lines; whether bytes were replaced; whether the budget cut the window (the
+        line that did not fit was consumed); whether the file ended.
+    """
     lines: list[str] = []
     replaced = False
-    number = 0
     used = 0
-    while number < offset + limit - 1:
-        start = handle.tell()
+    while len(lines) < limit:
         item = _read_capped_line(handle)
         if item is None:
-            return TextWindow(lines, number, info.st_size, info.st_mtime_ns, replaced=replaced)
-        number += 1
-        if number < offset:
-            continue
+            return lines, replaced, False, True
         text, bad = _decode_line(item[0], cut=item[1])
-        used += numbered_size(text, number)
+        used += numbered_size(text, first + len(lines))
         if lines and max_chars is not None and used > max_chars:
-            handle.seek(start)
-            total = number - 1 + _count_remaining_lines(handle)
-            return TextWindow(
-                lines, total, info.st_size, info.st_mtime_ns, replaced=replaced, budget_cut=True
-            )
+            return lines, replaced, True, False
         lines.append(text)
         replaced = replaced or bad
-    total = number + _count_remaining_lines(handle)
-    return TextWindow(lines, total, info.st_size, info.st_mtime_ns, replaced=replaced)
+    return lines, replaced, False, False

@@ -225,6 +225,9 @@ function renderEvent(log, event) {
       break;
     case "usage":
       return;
+    case "agent_override":
+      node = logLine(data.accepted ? "event" : "event error", `repository agent file ${data.repo}/${data.path}: ${data.reason}`);
+      break;
     default:
       node = logLine("event", `${event.type} ${short(data.phase || data.error || data.message || data.document || "")}`);
   }
@@ -270,7 +273,7 @@ function setupLog() {
   ["phase_started", "task_started", "model_text", "tool_call", "tool_result", "question_asked",
     "question_answered", "finding", "commit", "task_paused", "task_resumed", "task_completed",
     "task_failed", "task_cancelled", "usage", "phase_completed", "todos", "warning", "gate",
-    "push", "document_updated"].forEach((type) => source.addEventListener(type, handle));
+    "push", "document_updated", "agent_override"].forEach((type) => source.addEventListener(type, handle));
 }
 
 function setupProject() {
