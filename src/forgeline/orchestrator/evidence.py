@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import PurePosixPath
 
 from pydantic import BaseModel
 
@@ -65,9 +66,9 @@ def repo_of(command: str, repos: Sequence[str]) -> str | None:
     except ValueError:
         words = command.split()
     if len(words) >= 2 and words[0] == "cd":
-        first = words[1].strip("/").split("/")[0]
-        if first in repos:
-            return first
+        parts = [p for p in PurePosixPath(words[1]).parts if p not in {".", "/"}]
+        if parts and parts[0] in repos:
+            return parts[0]
     named = [r for r in repos if r in words or any(w.startswith(f"{r}/") for w in words)]
     if len(named) == 1:
         return named[0]
