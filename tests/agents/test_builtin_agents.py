@@ -122,6 +122,23 @@ def test_test_agent_reports_commands_and_exit_codes(builtins: dict[str, AgentDef
     assert "Never claim a test passed unless you ran it" in prompt
 
 
+def test_test_agent_finds_the_projects_test_command(builtins: dict[str, AgentDefinition]) -> None:
+    defn = builtins["test"]
+    assert defn.system_prompt.startswith("You are the test agent.")
+    prompt = flat(defn)
+    for source in (
+        "[tool.pytest.ini_options]",
+        "tox.ini",
+        "noxfile.py",
+        "Makefile",
+        "scripts.test",
+        ".github/workflows/*.yml",
+        "python -m pytest",
+        "pipefail",
+    ):
+        assert source in prompt, source
+
+
 def test_documentation_uses_keep_a_changelog(builtins: dict[str, AgentDefinition]) -> None:
     prompt = flat(builtins["documentation"])
     assert "## [Unreleased]" in prompt
