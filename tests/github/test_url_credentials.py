@@ -18,7 +18,10 @@ from forgeline.testing.fakellm import FakeLLM
 from forgeline.testing.git_http import GitHttpServer
 
 SECRET = "s3cr3t-Tok3n-4f9a"
-PROBE = "env; echo ---; cat app/.git/config; git -C app config --list --show-origin"
+PROBE = (
+    'env; echo ---; cat "$(git -C app rev-parse --absolute-git-dir)/config"; '
+    "git -C app config --list --show-origin"
+)
 
 
 def bare_origin(tmp_path: Path) -> Path:

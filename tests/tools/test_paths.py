@@ -127,3 +127,32 @@ async def test_git_directories_are_never_written(workspace: Path, ctx: ToolConte
     with pytest.raises(ToolError, match=r"\.git"):
         check_writable(workspace / ".git" / "config", ctx)
     assert not (workspace / "repo" / ".git" / "hooks" / "pre-commit").exists()
+
+
+async def test_forgeline_files_of_a_repository_are_never_written(
+    workspace: Path, ctx: ToolContext
+) -> None:
+    agent = write(workspace / "repo" / ".forgeline" / "agents" / "security.md", "Check.\n")
+    await run_tool(ReadTool(), ctx, file_path="repo/.forgeline/agents/security.md")
+    with pytest.raises(ToolError, match=r"nothing under \.forgeline/ is ever written"):
+        await run_tool(WriteTool(), ctx, file_path="repo/.forgeline/agents/security.md", content="")
+    with pytest.raises(ToolError, match=r"\.forgeline/"):
+        await run_tool(
+            EditTool(), ctx, file_path=str(agent), old_string="Check", new_string="Approve"
+        )
+    with pytest.raises(ToolError, match=r"\.forgeline/"):
+        await run_tool(WriteTool(), ctx, file_path="other/.forgeline/setup.sh", content="x")
+    assert agent.read_text() == "Check.\n"
+    assert not (workspace / "other").exists()
+
+
+@pytest.mark.parametrize(("link", "target"), [("docs", ".forgeline"), (".forgeline", "docs")])
+async def test_symlinks_do_not_lead_around_the_protection(
+    workspace: Path, ctx: ToolContext, link: str, target: str
+) -> None:
+    (workspace / "repo" / target).mkdir(parents=True)
+    (workspace / "repo" / link).symlink_to(target)
+    with pytest.raises(ToolError, match=r"\.forgeline/"):
+        await run_tool(WriteTool(), ctx, file_path=f"repo/{link}/setup.sh", content="x")
+    assert not (workspace / "repo" / target / "setup.sh").exists()
+    await run_tool(WriteTool(), ctx, file_path="repo/forgeline.md", content="fine\n")

@@ -68,9 +68,13 @@ async def test_create_workspace_layout_and_metadata(
     }
     assert (app["name"], app["base_branch"], app["url"]) == ("app", "main", f"file://{bare_origin}")
     for entry in (service, app):
-        clone = ws.repo_path(entry["name"])
+        clone = ws.repo(entry["name"])
         assert await git.current_branch(clone) == "forgeline/add-a-login-page"
         assert await git.head_sha(clone) == entry["base_sha"]
+        assert clone.git_dir == ws.root / ".forgeline" / "git" / entry["name"]
+        assert (
+            clone.work_tree / ".git"
+        ).read_text() == f"gitdir: ../.forgeline/git/{entry['name']}\n"
     assert (ws.repo_path("service") / "dev.txt").exists()
 
     meta = read_metadata(ws)
@@ -110,7 +114,7 @@ async def test_feature_branch_taken_on_origin_gets_suffix(home: Path, make_repo:
         home=home, project_id="p", feature_request="Fix it", repositories=[RepoSpec(url=str(repo))]
     )
     assert read_metadata(ws).repositories[0].branch == "forgeline/fix-it-2"
-    assert await git.current_branch(ws.repo_path("svc")) == "forgeline/fix-it-2"
+    assert await git.current_branch(ws.repo("svc")) == "forgeline/fix-it-2"
 
 
 async def test_missing_branch_removes_everything(home: Path, make_repo: MakeRepo) -> None:
@@ -201,6 +205,7 @@ async def test_session_is_written_atomically(home: Path, make_repo: MakeRepo) ->
         "at": "2026-01-02T03:04:05+00:00",
     }
     assert sorted(p.name for p in ws.meta_dir.iterdir()) == [
+        "git",
         "logs",
         "metadata.json",
         "session.json",
@@ -243,7 +248,9 @@ async def test_push_branch_to_bare_origin(home: Path, bare_origin: Path) -> None
     )
     clone = ws.repo_path("app")
     (clone / "feature.py").write_text("FEATURE = True\n")
-    sha = await git.commit_all(clone, "Add feature", author_name="Forgeline", author_email="f@l")
+    sha = await git.commit_all(
+        ws.repo("app"), "Add feature", author_name="Forgeline", author_email="f@l"
+    )
     message = await push_branch(ws, "app")
     assert message is not None and "forgeline/ship-it" in message
     log = sh_git(bare_origin, "log", "--format=%H %s", "forgeline/ship-it")

@@ -70,7 +70,7 @@ async def repository_diffs(
     for repo in repositories:
         text = ""
         if repo.base_sha:
-            text = await git.diff(ws.repo_path(repo.name), repo.base_sha, head=None)
+            text = await git.diff(ws.repo(repo.name), repo.base_sha, head=None)
         capped = cap_diff(text)
         diffs.append(
             {

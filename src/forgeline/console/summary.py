@@ -20,6 +20,7 @@ from forgeline.orchestrator.service import Service
 from forgeline.store.schemas import ProjectRecord, RepositoryRecord, TaskRecord
 from forgeline.tools.base import CommandRecord
 from forgeline.workspace import git
+from forgeline.workspace.repo import workspace_repo
 
 Json = dict[str, Any]
 
@@ -65,7 +66,8 @@ async def _events(service: Service, project_id: str, task_id: str) -> dict[str, 
 
 async def _repository(project: ProjectRecord, repo: RepositoryRecord, push: Json | None) -> Json:
     path = f"{project.workspace}/{repo.name}"
-    commits = await git.log(Path(path), 50, since=repo.base_sha) if repo.base_sha else []
+    target = workspace_repo(Path(project.workspace), repo.name)
+    commits = await git.log(target, 50, since=repo.base_sha) if repo.base_sha else []
     return {
         "name": repo.name,
         "path": path,

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 from forgeline.agents.loop import AgentRun
@@ -78,8 +77,8 @@ class Checkpoints:
         """Commit every repository with changes; returns {repo: sha} of the new commits."""
         shas: dict[str, str] = {}
         for repo in self.ctx.repos:
-            path = self.ctx.ws.repo_path(repo.name)
-            made = await durable_step("checkpoint_commit", partial(self._commit, path, text))
+            target = self.ctx.ws.repo(repo.name)
+            made = await durable_step("checkpoint_commit", partial(self._commit, target, text))
             if made is None:
                 continue
             sha, message, files = made
@@ -89,10 +88,9 @@ class Checkpoints:
             await self.ctx.emit(EventType.COMMIT, data)
         return shas
 
-    async def _commit(self, path: Path, text: str) -> tuple[str, str, list[str]] | None:
-        await git.run("add", "--all", cwd=path)
-        staged = await git.run("diff", "--cached", "--name-only", cwd=path)
-        files = [f for f in staged.stdout.splitlines() if f]
+    async def _commit(self, repo: git.GitRepo, text: str) -> tuple[str, str, list[str]] | None:
+        staged = await git.stage_all(repo)
+        files = list(staged.files)
         if not files:
             return None
         settings = self.ctx.runtime.settings
@@ -103,13 +101,14 @@ class Checkpoints:
             template=settings.commit_template,
             agent=self.ctx.agent,
         )
-        sha = await git.commit_all(
-            path,
+        message += staged.note()
+        sha = await git.commit_staged(
+            repo,
             message,
             author_name=settings.commit_author_name,
             author_email=settings.commit_author_email,
         )
-        return (sha, message, files) if sha else None
+        return sha, message, files
 
     async def start_overwatchers(
         self, kind: str, shas: dict[str, str], *, round_: int
@@ -272,7 +271,7 @@ async def run_gate(ctx: PhaseContext, hooks: Checkpoints, round_: int) -> dict[s
 
 
 async def _heads(ctx: PhaseContext) -> dict[str, str]:
-    return {r.name: await git.head_sha(ctx.ws.repo_path(r.name)) for r in ctx.repos}
+    return {r.name: await git.head_sha(ctx.ws.repo(r.name)) for r in ctx.repos}
 
 
 async def _resolve_all(ctx: PhaseContext) -> None:
@@ -342,7 +341,7 @@ async def _whole_diff(ctx: PhaseContext, cap: int = 40_000) -> str:
     parts = []
     for repo in ctx.repos:
         base = repo.base_sha or "HEAD"
-        text = await git.diff(ctx.ws.repo_path(repo.name), base)
+        text = await git.diff(ctx.ws.repo(repo.name), base)
         parts.append(f"### {repo.name}\n{text}")
     joined = "\n".join(parts)
     return joined if len(joined) <= cap else joined[:cap] + "\n[... diff cut ...]"

@@ -58,7 +58,7 @@ async def overwatch(ctx: PhaseContext, spec: dict[str, Any]) -> dict[str, Any]:
 def _task(
     ctx: PhaseContext, agent: str, root: Path, commits: dict[str, str], index: int
 ) -> AgentTask:
-    git_dirs = tuple(ctx.ws.repo_path(name) / ".git" for name in commits)
+    git_dirs = tuple(ctx.ws.git_dir(name) for name in commits)
     return AgentTask(
         project=ctx.project,
         repos=[r for r in ctx.repos if r.name in commits],
@@ -76,7 +76,7 @@ def _task(
 async def _prepare(ctx: PhaseContext, root: Path, commits: dict[str, str], kind: str) -> str:
     parts = []
     for name, sha in commits.items():
-        repo = ctx.ws.repo_path(name)
+        repo = ctx.ws.repo(name)
         target = root / name
         if not target.exists():
             await git.worktree_add(repo, target, sha)
@@ -95,7 +95,7 @@ def _base(ctx: PhaseContext, name: str) -> str:
 
 async def _cleanup(ctx: PhaseContext, root: Path, commits: dict[str, str]) -> None:
     for name in commits:
-        await git.worktree_remove(ctx.ws.repo_path(name), root / name)
+        await git.worktree_remove(ctx.ws.repo(name), root / name)
     shutil.rmtree(root, ignore_errors=True)
 
 
@@ -134,7 +134,7 @@ async def _evidence_findings(
 async def _tested_repos(ctx: PhaseContext, commits: dict[str, str]) -> dict[str, str]:
     found = {}
     for name, sha in commits.items():
-        reason = await repository_tests(ctx.ws.repo_path(name), sha)
+        reason = await repository_tests(ctx.ws.repo(name), sha)
         if reason:
             found[name] = reason
     return found

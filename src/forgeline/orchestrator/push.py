@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 from functools import partial
-from pathlib import Path
 
 from pydantic import BaseModel
 
@@ -32,12 +31,12 @@ class RepositoryPush(PushResult):
     branch: str
 
 
-async def push_repository(path: Path, branch: str) -> PushResult:
-    """Push `branch` of the clone at `path` to its origin (skipped without one)."""
-    if await git.remote_url(path) is None:
+async def push_repository(repo: git.GitRepo, branch: str) -> PushResult:
+    """Push `branch` of the clone `repo` to its origin (skipped without one)."""
+    if await git.remote_url(repo) is None:
         return PushResult(ok=True, skipped=True, detail="not pushed: no origin remote")
     try:
-        return PushResult(ok=True, detail=await git.push(path, branch=branch))
+        return PushResult(ok=True, detail=await git.push(repo, branch=branch))
     except git.GitError as exc:
         return PushResult(ok=False, detail=str(exc))
 
@@ -47,7 +46,7 @@ async def push_all(ctx: PhaseContext) -> list[RepositoryPush]:
     pushes = []
     for repo in ctx.repos:
         branch = repo.branch or ctx.project.branch
-        step = partial(push_repository, ctx.ws.repo_path(repo.name), branch)
+        step = partial(push_repository, ctx.ws.repo(repo.name), branch)
         result = await durable_step("push", step)
         push = RepositoryPush(repo=repo.name, branch=branch, **result.model_dump())
         pushes.append(push)

@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Awaitable, Callable
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 
 from forgeline.workspace import git
 from forgeline.workspace.git_errors import GitError
+from forgeline.workspace.repo import GitRepo
 
 ReadFile = Callable[[str], Awaitable[str | None]]
 
@@ -71,14 +72,14 @@ async def tests_reason(files: list[str], read: ReadFile) -> str | None:
     return await _config_reason(set(files), read)
 
 
-async def repository_tests(path: Path, sha: str) -> str | None:
+async def repository_tests(repo: GitRepo, sha: str) -> str | None:
     """`tests_reason` for a clone at commit `sha`, read from git (no work tree needed)."""
-    listing = await git.run("ls-tree", "-r", "-z", "--name-only", sha, cwd=path)
+    listing = await git.run("ls-tree", "-r", "-z", "--name-only", sha, repo=repo)
     files = [f for f in listing.stdout.split("\0") if f]
 
     async def read(name: str) -> str | None:
         try:
-            shown = await git.run("show", f"{sha}:{name}", cwd=path)
+            shown = await git.run("show", f"{sha}:{name}", repo=repo)
         except GitError:
             return None
         return shown.stdout[:200_000]

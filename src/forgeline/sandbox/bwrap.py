@@ -200,7 +200,9 @@ def _mounts(policy: SandboxPolicy, *, home: str, gitconfig_fd: int) -> list[list
         resolved = path.resolve()
         if resolved.is_dir():
             ops.append(["--bind", str(resolved), str(resolved)])
-            ops += _protected_git_files(resolved)
+            protected, empty = _protected_git_files(resolved)
+            ops += protected
+            hidden += empty
     for path in _readable(policy):
         resolved = path.resolve()
         if resolved.exists():
@@ -215,15 +217,39 @@ def _mounts(policy: SandboxPolicy, *, home: str, gitconfig_fd: int) -> list[list
     return ops
 
 
-def _protected_git_files(repo: Path) -> list[list[str]]:
-    """A writable repository's git config and hooks stay read-only: a filter driver or
-    hook planted there would otherwise run outside the sandbox on Forgeline's own git calls."""
-    ops = []
-    for name in ("config", "hooks", "info"):
-        target = repo / ".git" / name
-        if target.exists() and not target.is_symlink():
+def _protected_git_files(writable: Path) -> tuple[list[list[str]], list[Path]]:
+    """In each work tree of a writable directory, `.git` and `.forgeline/` stay read-only.
+
+    A work tree is the directory itself or a child holding a `.git` entry (an overwatcher's
+    directory holds one worktree per repository). Its `.git` (the file pointing at the git
+    directory, which lives outside every writable mount) is bound read-only, so it can be
+    neither rewritten nor renamed; its `.forgeline/` is bound read-only, or covered by an
+    empty tmpfs made read-only when it does not exist, so nothing can be created there.
+
+    Returns:
+        The mounts, and the tmpfs mount points to remount read-only at the end.
+    """
+    ops: list[list[str]] = []
+    empty: list[Path] = []
+    for tree in _work_trees(writable):
+        dot_git = tree / ".git"
+        if not dot_git.is_symlink():
+            ops.append(["--ro-bind", str(dot_git), str(dot_git)])
+        meta = tree / ".forgeline"
+        target = meta.resolve()
+        if meta.exists() and target.is_relative_to(writable):  # a symlink out is not bound
             ops.append(["--ro-bind", str(target), str(target)])
-    return ops
+        elif not os.path.lexists(meta):
+            ops.append(["--tmpfs", str(meta)])
+            empty.append(meta)
+    return ops, empty
+
+
+def _work_trees(writable: Path) -> list[Path]:
+    if os.path.lexists(writable / ".git"):
+        return [writable]
+    children = sorted(writable.iterdir()) if writable.is_dir() else []
+    return [c for c in children if c.is_dir() and not c.is_symlink() and (c / ".git").is_file()]
 
 
 def bwrap_argv(

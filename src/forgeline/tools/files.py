@@ -191,7 +191,7 @@ class WriteTool:
     async def run(self, args: WriteInput, ctx: ToolContext) -> str:
         """Write the file and record its new mtime as read."""
         path = resolve_in_workspace(args.file_path, ctx)
-        check_writable(path, ctx)
+        check_writable(path, ctx, given=args.file_path)
         shown = display_path(path, ctx)
         existed = path.exists() or path.is_symlink()
         if existed:
@@ -298,7 +298,7 @@ class EditTool:
         if args.old_string == args.new_string:
             raise ToolError("old_string and new_string are identical; there is nothing to change")
         path = resolve_in_workspace(args.file_path, ctx)
-        check_writable(path, ctx)
+        check_writable(path, ctx, given=args.file_path)
         shown = display_path(path, ctx)
         if not path.exists():
             raise ToolError(f"file not found: {shown}; use Write to create a new file")

@@ -9,7 +9,7 @@ directory.
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from forgeline.domain.errors import ToolError
 from forgeline.tools.base import ToolContext
@@ -88,21 +88,40 @@ def _describe_scope(entries: list[Path], ctx: ToolContext) -> str:
     return ", ".join(names)
 
 
-def check_writable(path: Path, ctx: ToolContext) -> None:
+PROTECTED_NAMES = frozenset({".git", ".forgeline"})
+"""Entries under which no agent writes: git data, and a repository's Forgeline files."""
+
+
+def protected_part(path: PurePath, *roots: Path) -> str | None:
+    """The `.git` or `.forgeline` component of `path` below the first root it is under."""
+    for root in roots:
+        if path.is_relative_to(root):
+            parts = path.relative_to(root).parts
+            return next((part for part in parts if part in PROTECTED_NAMES), None)
+    return None
+
+
+def check_writable(path: Path, ctx: ToolContext, *, given: str | None = None) -> None:
     """Check that the agent of `ctx` may write the resolved `path`.
 
     Args:
         path: A path already resolved by `resolve_in_workspace`.
         ctx: The tool context; `ctx.writable` lists the allowed files and directories.
+        given: The path as the model wrote it (checked too, before symlinks are followed).
 
     Raises:
-        ToolError: When the path is inside a `.git` directory or outside the agent's scope.
+        ToolError: When the path is under a `.git` or `.forgeline` entry, or outside the
+            agent's scope.
     """
     shown = display_path(path, ctx)
     root = workspace_root(ctx)
-    inside = path.relative_to(root).parts if path.is_relative_to(root) else path.parts
-    if ".git" in inside:
-        raise ToolError(f"cannot write {shown}: files inside .git directories are never written")
+    lexical = PurePath(root, given) if given is not None else path
+    part = protected_part(path, root) or protected_part(lexical, root, ctx.workspace)
+    if part is not None:
+        raise ToolError(
+            f"cannot write {shown}: nothing under {part}/ is ever written by an agent "
+            "(git data and a repository's .forgeline/ files are protected)"
+        )
     entries = _writable_entries(ctx)
     if not entries:
         raise ToolError(f"cannot write {shown}: the {ctx.agent} agent may not write any files")

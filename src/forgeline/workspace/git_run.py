@@ -1,9 +1,15 @@
 """Running one git command: async subprocess, argument list, safe environment, timeout.
 
-Every command runs with prompts disabled (`GIT_TERMINAL_PROMPT=0`, an askpass that answers
-nothing, no controlling terminal), the system config ignored, the `ext::`/`fd::` transports
-forbidden, and repository hooks and fsmonitor disabled: a repository an agent has written
-to cannot make Forgeline run its code outside the sandbox through git.
+Host git never discovers a repository: a command on a repository gets its git directory
+and work tree explicitly (`GIT_DIR`, `GIT_WORK_TREE`, see `repo.GitRepo`), so a `.git`
+file, directory or `commondir` an agent planted in a work tree is never read. Every
+command also runs with prompts disabled (`GIT_TERMINAL_PROMPT=0`, an askpass that answers
+nothing, no controlling terminal), the system config ignored (and the user's global
+config too, except for network commands), the `ext::`/`fd::` transports forbidden,
+hooks, fsmonitor and the global attributes file disabled, and submodules ignored (never
+entered, never recursed into). Diffs never run external diff or textconv programs
+(callers pass `--no-ext-diff --no-textconv`), and the repository config, which alone
+could define a filter driver, is Forgeline's own (see `git.clone`).
 """
 
 from __future__ import annotations
@@ -18,21 +24,28 @@ from pathlib import Path
 
 from forgeline.workspace import credentials
 from forgeline.workspace.git_errors import GitError, failure_detail
+from forgeline.workspace.repo import GitRepo
 from forgeline.workspace.urls import redact_url
 
 DEFAULT_TIMEOUT_S = 120.0
 NETWORK_TIMEOUT_S = 900.0
 
-_SAFETY_OPTIONS = (
-    "-c",
-    "protocol.ext.allow=never",
-    "-c",
-    "protocol.fd.allow=never",
-    "-c",
-    "core.hooksPath=/dev/null",
-    "-c",
-    "core.fsmonitor=false",
+SAFETY_CONFIG: tuple[tuple[str, str], ...] = (
+    ("protocol.ext.allow", "never"),
+    ("protocol.fd.allow", "never"),
+    ("core.hooksPath", "/dev/null"),
+    ("core.fsmonitor", "false"),
+    ("core.attributesFile", "/dev/null"),
+    ("core.pager", "cat"),
+    ("submodule.recurse", "false"),
+    ("diff.ignoreSubmodules", "all"),
+    ("status.submoduleSummary", "false"),
+    ("fetch.recurseSubmodules", "false"),
+    ("push.recurseSubmodules", "no"),
+    ("gc.auto", "0"),
+    ("maintenance.auto", "false"),
 )
+"""`-c` options on every git command (they reach git's own child processes too)."""
 _FIXED_ENV = {
     "GIT_TERMINAL_PROMPT": "0",
     "GIT_ASKPASS": "/bin/true",
@@ -76,20 +89,36 @@ class GitResult:
         return self.code == 0
 
 
-def git_env() -> dict[str, str]:
-    """The environment every git command runs with."""
+def git_env(*, repo: GitRepo | None = None, network: bool = False) -> dict[str, str]:
+    """The environment a git command runs with.
+
+    Args:
+        repo: The repository it works on (sets `GIT_DIR` and `GIT_WORK_TREE`).
+        network: A network command (clone, fetch, push): the user's global config (ssh
+            command, proxies, URL rewrites) is kept; for every other command it is not read.
+    """
     env = {
         key: value
         for key, value in os.environ.items()
         if key not in _DROPPED_ENV and not key.startswith(("GIT_CONFIG_KEY_", "GIT_CONFIG_VALUE_"))
     }
     env.update(_FIXED_ENV)
+    if not network:
+        env["GIT_CONFIG_GLOBAL"] = "/dev/null"
+    if repo is not None:
+        env.update(repo.environment())
     return env
+
+
+def safety_options() -> list[str]:
+    """`SAFETY_CONFIG` as git command-line options."""
+    return [part for key, value in SAFETY_CONFIG for part in ("-c", f"{key}={value}")]
 
 
 async def run(
     *args: str,
-    cwd: Path,
+    repo: GitRepo | None = None,
+    cwd: Path | None = None,
     check: bool = True,
     timeout_s: float = DEFAULT_TIMEOUT_S,
     stdin: str | None = None,
@@ -98,7 +127,10 @@ async def run(
 
     Args:
         *args: Git's arguments, e.g. `"status", "--porcelain"`.
-        cwd: The directory to run in.
+        repo: The repository to work on; git runs in its work tree with its git directory
+            named explicitly. Without it (e.g. `clone`), no repository is looked for
+            above `cwd`.
+        cwd: The directory to run in when there is no `repo`.
         check: Raise `GitError` when git exits non-zero.
         timeout_s: Wall-clock limit; git and its children are killed when it passes.
         stdin: Text fed to git's standard input (else it reads nothing).
@@ -109,10 +141,10 @@ async def run(
     Raises:
         GitError: Git is missing, timed out, or (with `check`) failed.
     """
-    _check_directory(cwd, args)
-    auth, extra_env = await _network_auth(args, cwd)
+    directory, env = _place(args, repo=repo, cwd=cwd)
+    auth, extra_env = await _network_auth(args, repo, directory)
     code, out, err = await _execute(
-        (*auth, *args), cwd=cwd, timeout_s=timeout_s, stdin=stdin, extra_env=extra_env
+        (*auth, *args), cwd=directory, timeout_s=timeout_s, stdin=stdin, env={**env, **extra_env}
     )
     result = GitResult(args=args, stdout=out, stderr=redact_url(err), code=code)
     if check and not result.ok:
@@ -125,13 +157,38 @@ async def run(
     return result
 
 
-async def _network_auth(args: tuple[str, ...], cwd: Path) -> tuple[list[str], dict[str, str]]:
+def _place(
+    args: tuple[str, ...], *, repo: GitRepo | None, cwd: Path | None
+) -> tuple[Path, dict[str, str]]:
+    """The directory a command runs in and its environment (explicit repository or none)."""
+    network = subcommand(args) in credentials.NETWORK_COMMANDS
+    if repo is not None:
+        if not repo.git_dir.is_dir():
+            raise GitError(
+                f"no git directory at {repo.git_dir} for {repo.work_tree} (a workspace made by "
+                "an older Forgeline keeps it inside the work tree: create the project again)",
+                command=args,
+            )
+        _check_directory(repo.work_tree, args)
+        return repo.work_tree, git_env(repo=repo, network=network)
+    if cwd is None:
+        raise GitError("a git command needs a repository or a directory", command=args)
+    _check_directory(cwd, args)
+    env = git_env(network=network)
+    # Discovery may look at `cwd` itself, never above it.
+    env["GIT_CEILING_DIRECTORIES"] = str(cwd.absolute().parent)
+    return cwd, env
+
+
+async def _network_auth(
+    args: tuple[str, ...], repo: GitRepo | None, cwd: Path
+) -> tuple[list[str], dict[str, str]]:
     """For clone/fetch/push: the credential helper options and environment (see credentials)."""
     target = credentials.network_target(args)
     if target is None:
         return [], {}
     if not credentials.is_url(target):
-        remote = await run("remote", "get-url", target, cwd=cwd, check=False)
+        remote = await run("remote", "get-url", target, repo=repo, cwd=cwd, check=False)
         target = remote.stdout.strip()
     return await credentials.git_auth(target)
 
@@ -142,14 +199,14 @@ async def _execute(
     cwd: Path,
     timeout_s: float,
     stdin: str | None,
-    extra_env: dict[str, str] | None = None,
+    env: dict[str, str],
 ) -> tuple[int, str, str]:
-    argv = ("git", *_SAFETY_OPTIONS, *args)
+    argv = ("git", *safety_options(), *args)
     try:
         proc = await asyncio.create_subprocess_exec(
             *argv,
             cwd=cwd,
-            env={**git_env(), **(extra_env or {})},
+            env=env,
             stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,

@@ -4,7 +4,9 @@
 $FORGELINE_HOME/workspaces/<project_id>/
   research.md, planning.md
   .forgeline/metadata.json, session.json, logs/<task_id>.jsonl, worktrees/<name>/
-  <repo-name>/          one clone per repository, on forgeline/<slug>
+  .forgeline/git/<repo-name>/   each repository's git directory (never sandbox-writable)
+  <repo-name>/          one clone per repository, on forgeline/<slug>; its `.git` is a file
+                        pointing at `.forgeline/git/<repo-name>`
 ```
 """
 
@@ -38,6 +40,7 @@ from forgeline.workspace.metadata import (
     check_project_id,
 )
 from forgeline.workspace.refs import check_branch_name
+from forgeline.workspace.repo import GitRepo, workspace_git_dir
 from forgeline.workspace.slug import branch_name, slugify
 from forgeline.workspace.urls import redact_url, repo_name, validate_repo_url
 
@@ -140,6 +143,15 @@ class Workspace:
         if name in RESERVED_NAMES:
             raise UserError(f"invalid repository name {name!r}: reserved by the workspace")
         return self.root / name
+
+    def git_dir(self, name: str) -> Path:
+        """`.forgeline/git/<repo-name>/`, the git directory of one repository."""
+        self.repo_path(name)
+        return workspace_git_dir(self.root, name)
+
+    def repo(self, name: str) -> GitRepo:
+        """One repository for host git: its work tree and its protected git directory."""
+        return GitRepo(work_tree=self.repo_path(name), git_dir=self.git_dir(name))
 
 
 def workspaces_dir(home: Path) -> Path:
@@ -298,10 +310,10 @@ async def push_branch(ws: Workspace, repo: RepositoryMetadata | str) -> str | No
             in a non-bare origin, the push was rejected, authentication failed).
     """
     meta = find_repository(ws, repo)
-    path = ws.repo_path(meta.name)
-    if await git.remote_url(path, "origin") is None:
+    target = ws.repo(meta.name)
+    if await git.remote_url(target, "origin") is None:
         return None
-    return await git.push(path, branch=meta.branch, remote="origin")
+    return await git.push(target, branch=meta.branch, remote="origin")
 
 
 def _unique_names(names: Sequence[str]) -> list[str]:
@@ -319,15 +331,15 @@ def _unique_names(names: Sequence[str]) -> list[str]:
 async def _clone_repository(
     ws: Workspace, *, url: str, name: str, base: str | None, slug: str
 ) -> RepositoryMetadata:
-    path = ws.repo_path(name)
-    await git.clone(url, path, branch=base)
-    base_branch = base or await git.current_branch(path) or "HEAD"
+    repo = ws.repo(name)
+    await git.clone(url, repo, branch=base)
+    base_branch = base or await git.current_branch(repo) or "HEAD"
     try:
-        base_sha = await git.head_sha(path)
+        base_sha = await git.head_sha(repo)
     except git.GitError:
         raise UserError(f"repository has no commits: {redact_url(url)}") from None
-    branch = await _free_branch(path, slug)
-    await git.create_branch(path, branch, from_ref=base_sha)
+    branch = await _free_branch(repo, slug)
+    await git.create_branch(repo, branch, from_ref=base_sha)
     return RepositoryMetadata(
         url=redact_url(url),
         name=name,
@@ -337,7 +349,7 @@ async def _clone_repository(
     )
 
 
-async def _free_branch(repo: Path, slug: str) -> str:
+async def _free_branch(repo: GitRepo, slug: str) -> str:
     candidate, counter = branch_name(slug), 2
     while await git.ref_exists(repo, f"refs/heads/{candidate}") or await git.ref_exists(
         repo, f"refs/remotes/origin/{candidate}"
