@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Final
 
 from forgeline.workspace import git
+from forgeline.workspace.repo import GitRepo
 
 _SHA: Final = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 _REGULAR_MODES: Final = ("100644", "100755")
@@ -28,13 +29,23 @@ class RepositorySource:
 
     Attributes:
         name: The repository's directory name in the workspace.
-        path: Its checkout (git runs there).
+        path: Its checkout.
         base_sha: The commit the feature branch was made from; None reads nothing.
+        git_dir: Its git directory (a workspace's is `.forgeline/git/<name>`); by default
+            `<path>/.git`. Git is always pointed at it, never left to discover one.
     """
 
     name: str
     path: Path
     base_sha: str | None
+    git_dir: Path | None = None
+
+    @property
+    def git(self) -> GitRepo:
+        """The repository for git: its checkout and its git directory, both explicit."""
+        if self.git_dir is None:
+            return GitRepo.standard(self.path)
+        return GitRepo(work_tree=self.path, git_dir=self.git_dir)
 
 
 @dataclass(frozen=True)
@@ -77,7 +88,7 @@ def check_commit_id(sha: str) -> str:
     return sha
 
 
-async def tree_entries(repo: Path, sha: str, paths: list[str]) -> list[TreeEntry]:
+async def tree_entries(repo: GitRepo, sha: str, paths: list[str]) -> list[TreeEntry]:
     """The entries `paths` name in commit `sha` (a directory path ending in `/` lists its
     direct children); missing paths are simply absent.
 
@@ -85,7 +96,7 @@ async def tree_entries(repo: Path, sha: str, paths: list[str]) -> list[TreeEntry
         git.GitError: Git failed, e.g. the commit is not in the repository.
     """
     result = await git.run(
-        "ls-tree", "-z", "-l", "--full-name", check_commit_id(sha), "--", *paths, cwd=repo
+        "ls-tree", "-z", "-l", "--full-name", check_commit_id(sha), "--", *paths, repo=repo
     )
     return [_entry(item) for item in result.stdout.split("\0") if item]
 
@@ -98,17 +109,17 @@ def _entry(item: str) -> TreeEntry:
     )
 
 
-async def blob_text(repo: Path, entry: TreeEntry) -> str:
+async def blob_text(repo: GitRepo, entry: TreeEntry) -> str:
     """A blob's content as text (invalid UTF-8 replaced).
 
     Raises:
         git.GitError: Git could not read it.
     """
-    result = await git.run("cat-file", "blob", entry.obj, cwd=repo)
+    result = await git.run("cat-file", "blob", entry.obj, repo=repo)
     return result.stdout
 
 
-async def followed(repo: Path, sha: str, entry: TreeEntry) -> TreeEntry | None:
+async def followed(repo: GitRepo, sha: str, entry: TreeEntry) -> TreeEntry | None:
     """The regular file `entry` is, or points to when it is a symlink to a file inside the
     repository (one level; e.g. `CLAUDE.md -> AGENTS.md`); None for anything else."""
     if entry.is_regular_file:

@@ -167,7 +167,7 @@ async def project_rules(repositories: Sequence[RepositorySource]) -> str:
     for repo in repositories:
         if repo.base_sha is None:
             continue
-        entries = {e.path: e for e in await tree_entries(repo.path, repo.base_sha, [*RULES_FILES])}
+        entries = {e.path: e for e in await tree_entries(repo.git, repo.base_sha, [*RULES_FILES])}
         seen: dict[str, str] = {}
         for filename in RULES_FILES:
             if filename in entries:
@@ -177,13 +177,13 @@ async def project_rules(repositories: Sequence[RepositorySource]) -> str:
 
 async def _rules_section(repo: RepositorySource, found: TreeEntry, seen: dict[str, str]) -> str:
     heading = f"## Repository `{repo.name}`: {found.path}"
-    entry = await followed(repo.path, str(repo.base_sha), found)
+    entry = await followed(repo.git, str(repo.base_sha), found)
     if entry is None:
         return f"{heading}\n\n(left out: not a file, or a symlink to outside the repository)"
     if entry.size > _RULES_MAX_BYTES:
         return f"{heading}\n\n(left out: {entry.size} bytes, more than {_RULES_MAX_BYTES})"
     try:
-        text = _capped_rules(await blob_text(repo.path, entry), entry)
+        text = _capped_rules(await blob_text(repo.git, entry), entry)
     except git.GitError as exc:
         return f"{heading}\n\n(could not be read: {exc})"
     duplicate = next((name for name, seen_text in seen.items() if seen_text == text), None)

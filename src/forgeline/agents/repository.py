@@ -123,7 +123,7 @@ async def apply_repository_agents(
         if repo.base_sha is None:
             continue
         seen: dict[str, str] = {}
-        for entry in await tree_entries(repo.path, repo.base_sha, [f"{AGENTS_DIR}/"]):
+        for entry in await tree_entries(repo.git, repo.base_sha, [f"{AGENTS_DIR}/"]):
             if entry.path.endswith(".md") and entry.kind == "blob":
                 await _consider(layer, repo, entry, seen)
     return {**trusted, **layer.accepted}, layer.overrides
@@ -152,7 +152,7 @@ async def _consider(
 
 async def _read(repo: RepositorySource, found: TreeEntry) -> AgentDefinition:
     where = f"{found.path} of {repo.name} (base commit {str(repo.base_sha)[:12]})"
-    entry = await followed(repo.path, str(repo.base_sha), found)
+    entry = await followed(repo.git, str(repo.base_sha), found)
     if entry is None:
         raise AgentDefinitionError(
             f"agent file {where}: refused: not a file, or a symlink to outside the repository"
@@ -163,7 +163,7 @@ async def _read(repo: RepositorySource, found: TreeEntry) -> AgentDefinition:
             f"{MAX_AGENT_FILE_BYTES} bytes)"
         )
     try:
-        text = await blob_text(repo.path, entry)
+        text = await blob_text(repo.git, entry)
     except git.GitError as exc:
         raise AgentDefinitionError(f"agent file {where}: cannot be read: {exc}") from None
     source = f"{repo.name}@{str(repo.base_sha)[:12]}:{found.path}"

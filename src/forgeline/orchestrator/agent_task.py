@@ -81,7 +81,12 @@ async def definition_for(
 def sources(task: AgentTask) -> list[RepositorySource]:
     """The task's repositories, whose agent files and rules are read at their base commit."""
     return [
-        RepositorySource(name=r.name, path=task.ws.repo_path(r.name), base_sha=r.base_sha)
+        RepositorySource(
+            name=r.name,
+            path=task.ws.repo_path(r.name),
+            base_sha=r.base_sha,
+            git_dir=task.ws.git_dir(r.name),
+        )
         for r in task.repos
     ]
 

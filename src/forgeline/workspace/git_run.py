@@ -46,6 +46,8 @@ SAFETY_CONFIG: tuple[tuple[str, str], ...] = (
     ("maintenance.auto", "false"),
 )
 """`-c` options on every git command (they reach git's own child processes too)."""
+REPOSITORY_FREE = frozenset({"clone", "ls-remote", "version"})
+"""The only commands run without a `GitRepo` (they need no repository)."""
 _FIXED_ENV = {
     "GIT_TERMINAL_PROMPT": "0",
     "GIT_ASKPASS": "/bin/true",
@@ -142,7 +144,7 @@ async def run(
         GitError: Git is missing, timed out, or (with `check`) failed.
     """
     directory, env = _place(args, repo=repo, cwd=cwd)
-    auth, extra_env = await _network_auth(args, repo, directory)
+    auth, extra_env = await _network_auth(args, repo)
     code, out, err = await _execute(
         (*auth, *args), cwd=directory, timeout_s=timeout_s, stdin=stdin, env={**env, **extra_env}
     )
@@ -174,6 +176,12 @@ def _place(
     if cwd is None:
         raise GitError("a git command needs a repository or a directory", command=args)
     _check_directory(cwd, args)
+    if subcommand(args) not in REPOSITORY_FREE:
+        raise GitError(
+            f"git {subcommand(args)} needs an explicit repository (GitRepo): Forgeline's git "
+            "never looks for one",
+            command=args,
+        )
     env = git_env(network=network)
     # Discovery may look at `cwd` itself, never above it.
     env["GIT_CEILING_DIRECTORIES"] = str(cwd.absolute().parent)
@@ -181,14 +189,14 @@ def _place(
 
 
 async def _network_auth(
-    args: tuple[str, ...], repo: GitRepo | None, cwd: Path
+    args: tuple[str, ...], repo: GitRepo | None
 ) -> tuple[list[str], dict[str, str]]:
     """For clone/fetch/push: the credential helper options and environment (see credentials)."""
     target = credentials.network_target(args)
     if target is None:
         return [], {}
-    if not credentials.is_url(target):
-        remote = await run("remote", "get-url", target, repo=repo, cwd=cwd, check=False)
+    if repo is not None and not credentials.is_url(target):  # a remote's name
+        remote = await run("remote", "get-url", target, repo=repo, check=False)
         target = remote.stdout.strip()
     return await credentials.git_auth(target)
 
