@@ -6,8 +6,8 @@ import json
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
 
+from forgeline.console.sanitize import safe as escape  # no control sequences, no markup
 from forgeline.settings import Settings
 from forgeline.store import Store, open_store
 from forgeline.store.schemas import TaskRecord
