@@ -11,6 +11,7 @@ import pytest
 from forgeline.orchestrator.evidence import approval_findings, failure_line, repo_of
 from forgeline.orchestrator.testsuite import repository_tests
 from forgeline.tools.base import CommandRecord
+from forgeline.workspace.repo import GitRepo
 
 NPM_DEFAULT = '{"scripts": {"test": "echo \\"Error: no test specified\\" && exit 1"}}'
 
@@ -95,4 +96,4 @@ async def test_repository_tests(tmp_path: Path, files: dict[str, str], reason: s
     repo.mkdir()
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
     sha = commit(repo, files)
-    assert await repository_tests(repo, sha) == reason
+    assert await repository_tests(GitRepo.standard(repo), sha) == reason
