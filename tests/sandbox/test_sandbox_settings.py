@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from e2e.helpers import cli_env, forgeline, make_repo, read_events, write_script
 from forgeline.sandbox import run_command
 from forgeline.sandbox.policy import with_settings
 from forgeline.settings import Settings
@@ -118,3 +119,36 @@ async def test_memory_and_process_limits_come_from_the_settings(tmp_path: Path) 
         "ulimit -v; ulimit -u", SandboxPolicy(workspace=tmp_path), timeout_s=10
     )
     assert default.output.split() == [str(4 * 1024 * 1024), "256"]
+
+
+def test_every_agent_gets_the_settings_through_forgeline_run(tmp_path: Path) -> None:
+    """The CLI's research agent: limits, the hidden host python on PATH, git, pipefail."""
+    prefix = Path(sys.base_prefix).resolve()
+    repo = make_repo(tmp_path / "app", {"README.md": "# app\n"})
+    command = (
+        "ulimit -u; ulimit -v; python3 -c 'import sys; print(sys.prefix)'; "
+        "git init -q /tmp/t && git -C /tmp/t commit -q --allow-empty -m t && echo committed; "
+        "false | tail -1"
+    )
+    turns = [
+        {"tool_calls": [{"name": "Bash", "input": {"command": command}}]},
+        {"tool_calls": [{"name": "Write", "input": {"file_path": "research.md", "content": "x"}}]},
+        {"text": "Done."},
+    ]
+    script = write_script(tmp_path / "script.yaml", {"research": turns})
+    env = cli_env(
+        tmp_path / "home",
+        FORGELINE_SANDBOX_PIDS="99",
+        FORGELINE_SANDBOX_MEMORY_MB="3000",
+        FORGELINE_SANDBOX_PATHS=str(prefix),
+        FORGELINE_SANDBOX_PATH_ENTRIES=str(prefix / "bin"),
+    )
+    args = ["run", "Look", "--repo", str(repo), "--phases", "research", "--json"]
+    proc = forgeline(*args, "--model", f"scripted:{script}", env=env)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    [output] = [
+        str(e["data"]["content"])
+        for e in read_events(env)
+        if e["type"] == "tool_result" and e["data"]["name"] == "Bash"
+    ]
+    assert output.splitlines() == ["99", str(3000 * 1024), str(prefix), "committed", "exit code: 1"]
