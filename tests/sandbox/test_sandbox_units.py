@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from forgeline.sandbox.bwrap import SandboxFds, bwrap_argv
 from forgeline.sandbox.env import clean_env, is_secret_name
-from forgeline.sandbox.limits import ResourceLimits, launcher_argv
+from forgeline.sandbox.limits import BASH, DASH, LauncherShell, ResourceLimits, launcher_argv
 from forgeline.sandbox.output import OutputCollector
 from forgeline.tools.base import SandboxPolicy
 
@@ -160,10 +162,36 @@ def test_network_flag(tmp_path: Path) -> None:
     assert argv.index("--share-net") > argv.index("--unshare-all")
 
 
-def test_launcher_argv_carries_limits_and_program() -> None:
+def test_launcher_argv_carries_limits_and_program(tmp_path: Path) -> None:
+    limits = ResourceLimits(processes=7, address_space_bytes=3 * 1024**3)
+    argv = launcher_argv(["/bin/bash", "-c", "echo"], limits=limits, cgroup_procs=None, shell=BASH)
+    assert argv[:2] == ["/bin/bash", "-c"]
+    assert "ulimit -u 7 && ulimit -v 3145728 && ulimit -f 1048576 && " in argv[2]
+    assert "$0" not in argv[2]
+    assert argv[-3:] == ["/bin/bash", "-c", "echo"]
+    procs = tmp_path / "cgroup.procs"
+    joined = launcher_argv(["/bin/true"], limits=limits, cgroup_procs=procs, shell=DASH)
+    assert joined[0] == "/bin/dash" and "ulimit -p 7 && " in joined[2]
+    assert joined[2].startswith('{ echo $$ > "$0"; }') and joined[3:] == [str(procs), "/bin/true"]
+
+
+@pytest.mark.parametrize("shell", [DASH, BASH], ids=["dash", "bash"])
+def test_launcher_applies_every_limit_and_joins(shell: LauncherShell) -> None:
+    """The launcher really runs: the program sees the limits; the pid lands in the file."""
+    limits = ResourceLimits(processes=9, address_space_bytes=512 * 1024**2, open_files=99)
+    show = "echo $$; ulimit -Hu; ulimit -Su; ulimit -v; ulimit -n; ulimit -c; ulimit -f"
+    with tempfile.NamedTemporaryFile("r") as procs:
+        argv = launcher_argv(
+            ["/bin/bash", "-c", show], limits=limits, cgroup_procs=Path(procs.name), shell=shell
+        )
+        out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout.split()
+        assert procs.read().strip() == out[0]  # exec kept the pid that joined
+    assert out[1:] == ["9", "9", str(512 * 1024), "99", "0", str(1024**2)]  # bash: 1 KiB blocks
+
+
+def test_a_limit_that_cannot_be_set_stops_the_launch() -> None:
     argv = launcher_argv(
-        ["/bin/bash", "-c", "echo"], limits=ResourceLimits(processes=7), cgroup_procs=None
+        ["/bin/echo", "ran"], limits=ResourceLimits(open_files=-5), cgroup_procs=None
     )
-    assert "nproc=7" in argv
-    assert "--cgroup-procs" not in argv
-    assert argv[-4:] == ["--", "/bin/bash", "-c", "echo"]
+    ran = subprocess.run(argv, capture_output=True, text=True, check=False)
+    assert ran.returncode == 126 and "ran" not in ran.stdout

@@ -17,11 +17,23 @@ import os
 import re
 import signal
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-_KILL_ROUNDS = 200
-_KILL_PAUSE_S = 0.01
+_KILL_BUDGET_S = 2.0
+_FIRST_PAUSE_S = 0.0005
+_MAX_PAUSE_S = 0.01
+
+
+def _pauses() -> Iterator[float]:
+    """Waits between checks: 0.5 ms doubling to 10 ms (the usual straggler, bubblewrap's
+    namespace init, is gone within a millisecond), about 2 s in all."""
+    pause, total = _FIRST_PAUSE_S, 0.0
+    while total < _KILL_BUDGET_S:
+        yield pause
+        total += pause
+        pause = min(pause * 2, _MAX_PAUSE_S)
 
 
 @dataclass(frozen=True)
@@ -166,7 +178,7 @@ class PidsCgroup:
     async def destroy(self) -> None:
         """Kill every process left in the cgroup, wait until it is empty, remove it."""
         kill_file = self.path / "cgroup.kill"
-        for _ in range(_KILL_ROUNDS):
+        for pause in _pauses():
             pids = self.pids()
             if not pids:
                 break
@@ -176,12 +188,12 @@ class PidsCgroup:
             for pid in pids:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.kill(pid, signal.SIGKILL)
-            await asyncio.sleep(_KILL_PAUSE_S)
-        for _ in range(_KILL_ROUNDS):
+            await asyncio.sleep(pause)
+        for pause in _pauses():
             try:
                 self.path.rmdir()
                 return
             except FileNotFoundError:
                 return
             except OSError:
-                await asyncio.sleep(_KILL_PAUSE_S)
+                await asyncio.sleep(pause)

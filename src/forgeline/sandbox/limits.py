@@ -14,18 +14,54 @@ Limits (defaults in `ResourceLimits`; the operator sets processes and memory wit
 - **file size** (1 GiB): `RLIMIT_FSIZE`; a bigger write fails (`SIGXFSZ`).
 - **open files** (1024): `RLIMIT_NOFILE` per process.
 - **core dumps**: disabled (`RLIMIT_CORE` 0), so no core files land in a repository.
+
+They are applied by a short shell script in front of `bwrap` (`launcher_argv`): it
+joins the cgroup, sets every limit with `ulimit` (soft and hard) and `exec`s bubblewrap,
+so nothing the command starts escapes them. The shell is dash when installed (about
+0.5 ms to start), else bash (about 1 ms); their `ulimit` options differ (`LauncherShell`).
 """
 
 from __future__ import annotations
 
-import sys
+import functools
+import os
+import resource
 from dataclasses import dataclass
 from pathlib import Path
 
 MIB = 1024**2
 GIB = 1024**3
+KIB = 1024
 
-LAUNCHER = Path(__file__).with_name("launcher.py")
+# $0 is the cgroup.procs file: joining it is best effort (the runner still bounds the
+# command by its timeout, process group and namespace).
+_JOIN = '{ echo $$ > "$0"; } 2>/dev/null; '
+_EXEC = 'exec "$@"'
+
+
+@dataclass(frozen=True)
+class LauncherShell:
+    """A shell that can run the launcher script, and how its `ulimit` is spelt.
+
+    Attributes:
+        path: The shell's executable.
+        nproc: The `ulimit` option of `RLIMIT_NPROC`.
+        block: Bytes per unit of `ulimit -f`.
+    """
+
+    path: str
+    nproc: str
+    block: int
+
+
+DASH = LauncherShell(path="/bin/dash", nproc="-p", block=512)
+BASH = LauncherShell(path="/bin/bash", nproc="-u", block=1024)
+
+
+@functools.cache
+def launcher_shell() -> LauncherShell:
+    """Dash when this machine has it (it starts faster), else bash."""
+    return DASH if os.access(DASH.path, os.X_OK) else BASH
 
 
 @dataclass(frozen=True)
@@ -45,8 +81,31 @@ class ResourceLimits:
     open_files: int = 1024
 
 
+def _capped(which: int, value: int) -> int:
+    """`value`, or the hard limit this process (hence the command) already has, if lower."""
+    hard = resource.getrlimit(which)[1]
+    return value if hard == resource.RLIM_INFINITY else min(value, hard)
+
+
+def _ulimit(limits: ResourceLimits, shell: LauncherShell) -> str:
+    """One `ulimit` per limit (dash takes one option per call); all or nothing."""
+    fsize = _capped(resource.RLIMIT_FSIZE, limits.file_size_bytes) // shell.block
+    settings = (
+        f"{shell.nproc} {_capped(resource.RLIMIT_NPROC, limits.processes)}",
+        f"-v {_capped(resource.RLIMIT_AS, limits.address_space_bytes) // KIB}",
+        f"-f {fsize}",
+        f"-n {_capped(resource.RLIMIT_NOFILE, limits.open_files)}",
+        "-c 0",
+    )
+    return " && ".join(f"ulimit {setting}" for setting in settings) + " || exit 126; "
+
+
 def launcher_argv(
-    program: list[str], *, limits: ResourceLimits, cgroup_procs: Path | None
+    program: list[str],
+    *,
+    limits: ResourceLimits,
+    cgroup_procs: Path | None,
+    shell: LauncherShell | None = None,
 ) -> list[str]:
     """The argument list that runs `program` under `limits` (and in a cgroup).
 
@@ -54,19 +113,13 @@ def launcher_argv(
         program: The program and its arguments, e.g. `["bwrap", ...]`.
         limits: The limits to set before `exec`.
         cgroup_procs: The `cgroup.procs` file of the command's pids cgroup, if any.
+        shell: The launcher's shell (default: `launcher_shell()`).
 
     Returns:
-        An argument list for `asyncio.create_subprocess_exec` (never a shell string).
+        An argument list for `asyncio.create_subprocess_exec` (never a shell string:
+        the script holds only integers; paths and the program are its arguments).
     """
-    argv = [sys.executable, "-I", "-S", str(LAUNCHER)]
-    if cgroup_procs is not None:
-        argv += ["--cgroup-procs", str(cgroup_procs)]
-    for name, value in (
-        ("nproc", limits.processes),
-        ("as", limits.address_space_bytes),
-        ("fsize", limits.file_size_bytes),
-        ("nofile", limits.open_files),
-        ("core", 0),
-    ):
-        argv += ["--limit", f"{name}={value}"]
-    return [*argv, "--", *program]
+    shell = shell or launcher_shell()
+    join = _JOIN if cgroup_procs is not None else ""
+    script = join + _ulimit(limits, shell) + _EXEC
+    return [shell.path, "-c", script, str(cgroup_procs or "forgeline-launcher"), *program]
