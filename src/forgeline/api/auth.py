@@ -116,11 +116,23 @@ class AuthConfig:
 
 def build_auth(settings: Settings) -> AuthConfig | None:
     """The sign-in methods the settings enable; None when the server is open (no token)."""
+    from forgeline.github.oauth import PUBLIC_PATHS as GITHUB_PATHS
+    from forgeline.github.oauth import sign_in_parts
+
     secret = settings.api_token.get_secret_value() if settings.api_token else ""
-    if not secret:
+    github = sign_in_parts(settings)
+    if not secret and github is None:
         return None
-    token = TokenAuthenticator(secret)
-    return AuthConfig(authenticators=(token,), token=token)
+    token = TokenAuthenticator(secret) if secret else None
+    methods: tuple[Authenticator, ...] = (token,) if token else ()
+    if github is None:
+        return AuthConfig(authenticators=methods, token=token)
+    return AuthConfig(
+        authenticators=(*methods, github[0]),
+        token=token,
+        links=(github[1],),
+        public_paths=PUBLIC_PATHS | GITHUB_PATHS,
+    )
 
 
 def safe_next(target: str | None) -> str:

@@ -7,6 +7,7 @@ from typing import Any
 from forgeline.api.models import InitializeRequest
 from forgeline.api.paths import relative_to_home, scrub
 from forgeline.domain.errors import UserError
+from forgeline.github.ownership import request_owner
 from forgeline.orchestrator.service import Service
 from forgeline.settings import Settings
 from forgeline.store import ProjectRecord, TaskRecord
@@ -44,6 +45,7 @@ async def create_project(service: Service, body: InitializeRequest) -> ProjectRe
         project_id=body.project_id,
         phases=body.phases,
         model=model,
+        owner=request_owner.get(),
     )
 
 

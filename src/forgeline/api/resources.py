@@ -19,6 +19,7 @@ from forgeline.api.models import AnswerRequest, DocumentIn, InitializeRequest
 from forgeline.api.projects import create_project, project_view, public_project, public_task
 from forgeline.api.sse import event_stream, parse_after
 from forgeline.domain.events import EventType, NewEvent
+from forgeline.github.ownership import visible
 from forgeline.store import FindingRecord, QuestionRecord, TaskRecord, UsageSummary
 from forgeline.tools.base import Answer
 
@@ -29,7 +30,7 @@ router = APIRouter(prefix="/api", tags=["api"])
 async def list_projects(service: ServiceDep) -> list[dict[str, Any]]:
     """Every project, newest first."""
     projects = await service.store.list_projects()
-    return [public_project(service, p) for p in projects]
+    return [public_project(service, p) for p in projects if visible(p)]
 
 
 @router.post("/projects", status_code=201)

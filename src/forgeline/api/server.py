@@ -20,6 +20,8 @@ from forgeline.api.errors import install_error_handlers
 from forgeline.api.headers import SecurityHeadersMiddleware
 from forgeline.api.hosts import AllowedHosts, HostCheckMiddleware
 from forgeline.api.middleware import BodyLimitMiddleware
+from forgeline.github import oauth
+from forgeline.github.ownership import OwnershipMiddleware
 from forgeline.orchestrator.runtime import Runtime
 from forgeline.orchestrator.service import Service
 from forgeline.settings import Settings
@@ -69,10 +71,12 @@ def create_app(settings: Settings, *, bound_host: str | None = None) -> FastAPI:
 def _add_security(app: FastAPI, settings: Settings, *, bound_host: str | None) -> None:
     """Middleware, outermost first: headers, Host allow-list, CSRF, sign-in, body limit."""
     app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(OwnershipMiddleware)  # inside sign-in: knows who is asking
     auth = build_auth(settings)
     app.state.auth = auth
     if auth is not None:
         app.include_router(signin.router)
+        app.include_router(oauth.router)
         app.add_middleware(AuthMiddleware, config=auth)
     app.add_middleware(CsrfMiddleware, exempt=CSRF_EXEMPT)
     hosts = AllowedHosts(bound=bound_host, extra=settings.allowed_host_names)

@@ -78,6 +78,7 @@ class Service:
         model: str | None = None,
         allow_network: bool = False,
         pr_mode: str = "draft",
+        owner: str | None = None,
     ) -> ProjectRecord:
         """Validate, clone into a new workspace, and record the project."""
         if not feature_request.strip():
@@ -112,6 +113,7 @@ class Service:
             branch=_project_branch(meta.repositories, slug),
             allow_network=allow_network,
             pr_mode=mode,
+            owner=owner,
         )
         await sync_session(self.runtime, pid, status="created")
         return project

@@ -69,6 +69,7 @@ class ProjectRow(Base):
     pr_mode: Mapped[str] = mapped_column(
         String(8), nullable=False, default="draft", server_default="draft"
     )
+    owner: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
 

@@ -61,6 +61,7 @@ class ProjectsMixin(StoreCore):
         model: str | None = None,
         allow_network: bool = False,
         pr_mode: PullRequestMode = "draft",
+        owner: str | None = None,
         status: ProjectStatus = "created",
         project_id: str | None = None,
         repositories: Sequence[NewRepository] = (),
@@ -77,6 +78,7 @@ class ProjectsMixin(StoreCore):
             model: The project's model (`provider:model`), if chosen.
             allow_network: Whether sandboxed commands may use the network.
             pr_mode: Pull requests for GitHub repositories: `draft`, `ready` or `off`.
+            owner: The user who created it (`github:<login>`), when signed in with GitHub.
             status: Initial status.
             project_id: The id; a fresh one when None.
             repositories: Repositories to attach, in order.
@@ -102,6 +104,7 @@ class ProjectsMixin(StoreCore):
             last_seq=0,
             allow_network=allow_network,
             pr_mode=pr_mode,
+            owner=owner,
             created_at=now,
             updated_at=now,
         )

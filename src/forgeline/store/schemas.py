@@ -44,6 +44,7 @@ class ProjectRecord(_Record):
     last_seq: int
     allow_network: bool
     pr_mode: PullRequestMode = "draft"
+    owner: str | None = None
     created_at: datetime
     updated_at: datetime
 

@@ -16,7 +16,6 @@ import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,8 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from forgeline.testing import fake_github_shapes as shapes
+from forgeline.testing.fake_oauth import FakeOAuth
 from forgeline.testing.git_http import GitHttpLog, is_git_request, serve_git
 
 API_PREFIX = "/api/v3"
@@ -86,6 +87,7 @@ class FakeGitHub:
         self.requests: list[ApiRequest] = []
         self.failures: list[Failure] = []
         self.git_log = GitHttpLog()
+        self.oauth = FakeOAuth()
         self.lock = threading.RLock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -195,14 +197,19 @@ class FakeGitHub:
         injected = self._injected(method, path)
         if injected is not None:
             return injected.status, injected.body, injected.headers
+        if path == "/user":
+            login = self.oauth.user_of(_bearer(auth) or "")
+            if login is None:
+                return 401, {"message": "Bad credentials", "documentation_url": shapes.DOCS}, {}
+            return 200, {"login": login, "id": abs(hash(login)) % 10**6, "type": "User"}, {}
         if path.startswith("/app/") or path.endswith("/installation"):
             return self._app_route(method, path, auth)
         match = re.fullmatch(r"/repos/([^/]+)/([^/]+)(/.*)?", path)
         repo = self.repos.get(f"{match.group(1)}/{match.group(2)}") if match else None
         if match is None or repo is None:
-            return 404, _not_found(), {}
+            return 404, shapes.not_found(), {}
         if not self._token_allows(_bearer(auth) or "", repo.full_name):
-            return 401, {"message": "Bad credentials", "documentation_url": _DOCS}, {}
+            return 401, {"message": "Bad credentials", "documentation_url": shapes.DOCS}, {}
         with self.lock:
             return self._repo_route(method, repo, match.group(3) or "", query, body)
 
@@ -218,19 +225,22 @@ class FakeGitHub:
         if not self._valid_jwt(_bearer(auth) or ""):
             return (
                 401,
-                {"message": "A JSON web token could not be decoded", "documentation_url": _DOCS},
+                {
+                    "message": "A JSON web token could not be decoded",
+                    "documentation_url": shapes.DOCS,
+                },
                 {},
             )
         installation = re.fullmatch(r"/repos/([^/]+/[^/]+)/installation", path)
         if method == "GET" and installation:
             repo = self.repos.get(installation.group(1))
             if repo is None:
-                return 404, _not_found(), {}
-            return 200, _installation_json(repo, self.app_id), {}
+                return 404, shapes.not_found(), {}
+            return 200, shapes.installation_json(repo, self.app_id), {}
         issue = re.fullmatch(r"/app/installations/(\d+)/access_tokens", path)
         if method == "POST" and issue:
             return self._issue_token(int(issue.group(1)))
-        return 404, _not_found(), {}
+        return 404, shapes.not_found(), {}
 
     def _valid_jwt(self, token: str) -> bool:
         try:
@@ -244,14 +254,14 @@ class FakeGitHub:
 
     def _issue_token(self, installation: int) -> tuple[int, Json, dict[str, str]]:
         if installation not in {r.installation for r in self.repos.values()}:
-            return 404, _not_found(), {}
+            return 404, shapes.not_found(), {}
         token = "ghs_" + secrets.token_hex(18)
         expires = time.time() + self.token_ttl_s
         with self.lock:
             self.tokens[token] = (installation, expires)
         body = {
             "token": token,
-            "expires_at": _iso(expires),
+            "expires_at": shapes.iso(expires),
             "permissions": {"contents": "write", "pull_requests": "write", "metadata": "read"},
             "repository_selection": "selected",
         }
@@ -267,14 +277,14 @@ class FakeGitHub:
         one = re.fullmatch(r"/pulls/(\d+)(/comments)?", rest)
         pull = self._find_pull(repo, int(one.group(1))) if one else None
         if one is None or pull is None:
-            return 404, _not_found(), {}
+            return 404, shapes.not_found(), {}
         if one.group(2) and method == "GET":
             return 200, [c for c in repo.comments if c["_pull"] == pull["number"]], {}
         if one.group(2) and method == "POST":
             return self._reply(repo, pull, body)
         if method == "PATCH":
             pull.update({k: v for k, v in body.items() if k in ("body", "title", "state")})
-            pull["updated_at"] = _iso(time.time())
+            pull["updated_at"] = shapes.iso(time.time())
         return 200, pull, {}
 
     def _list_pulls(self, repo: FakeRepo, query: dict[str, list[str]]) -> list[Json]:
@@ -292,7 +302,7 @@ class FakeGitHub:
             message = f"A pull request already exists for {label}."
             return (
                 422,
-                _invalid([{"resource": "PullRequest", "code": "custom", "message": message}]),
+                shapes.invalid([{"resource": "PullRequest", "code": "custom", "message": message}]),
                 {},
             )
         sha = self._branch_sha(repo, label.split(":", 1)[1])
@@ -300,10 +310,10 @@ class FakeGitHub:
             field_ = "head" if sha is None else "base"
             return (
                 422,
-                _invalid([{"resource": "PullRequest", "field": field_, "code": "invalid"}]),
+                shapes.invalid([{"resource": "PullRequest", "field": field_, "code": "invalid"}]),
                 {},
             )
-        pull = _pull_json(self, repo, body, label=label, sha=sha)
+        pull = shapes.pull_json(self, repo, body, label=label, sha=sha)
         repo.pulls.append(pull)
         return 201, pull, {}
 
@@ -317,7 +327,11 @@ class FakeGitHub:
     def _reply(self, repo: FakeRepo, pull: Json, body: Json) -> tuple[int, Json, dict[str, str]]:
         parent = next((c for c in repo.comments if c["id"] == body.get("in_reply_to")), None)
         if parent is None or not body.get("body"):
-            return 422, _invalid([{"resource": "PullRequestReviewComment", "code": "invalid"}]), {}
+            return (
+                422,
+                shapes.invalid([{"resource": "PullRequestReviewComment", "code": "invalid"}]),
+                {},
+            )
         comment = self._new_comment(
             repo, pull, path=parent["path"], line=parent["line"], body=body["body"],
             user="forgeline[bot]",
@@ -336,7 +350,7 @@ class FakeGitHub:
             "diff_hunk": "@@ -1 +1 @@", "path": path, "position": line, "original_position": line,
             "commit_id": pull["head"]["sha"], "original_commit_id": pull["head"]["sha"],
             "user": {"login": user, "id": 1, "type": "User"}, "body": body,
-            "created_at": _iso(time.time()), "updated_at": _iso(time.time()),
+            "created_at": shapes.iso(time.time()), "updated_at": shapes.iso(time.time()),
             "html_url": f"{html}#discussion_r{cid}", "pull_request_url": pull["url"],
             "author_association": "MEMBER", "line": line, "original_line": line,
             "side": "RIGHT", "_pull": pull["number"],
@@ -355,68 +369,9 @@ class FakeGitHub:
         return next((p for p in repo.pulls if p["number"] == number), None)
 
 
-_DOCS = "https://docs.github.com/rest"
-
-
-def _not_found() -> Json:
-    return {"message": "Not Found", "documentation_url": _DOCS}
-
-
-def _invalid(errors: list[Json]) -> Json:
-    return {"message": "Validation Failed", "errors": errors, "documentation_url": _DOCS}
-
-
-def _iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _bearer(auth: str) -> str | None:
     scheme, _, value = auth.partition(" ")
     return value.strip() if scheme.lower() in ("token", "bearer") and value.strip() else None
-
-
-def _repo_json(fake: FakeGitHub, repo: FakeRepo) -> Json:
-    return {
-        "id": repo.id, "name": repo.name, "full_name": repo.full_name, "private": True,
-        "owner": {"login": repo.owner, "id": repo.id, "type": "Organization"},
-        "html_url": f"{fake.base_url}/{repo.full_name}",
-        "clone_url": f"{fake.base_url}/{repo.full_name}.git", "default_branch": "main",
-    }  # fmt: skip
-
-
-def _installation_json(repo: FakeRepo, app_id: str) -> Json:
-    return {
-        "id": repo.installation, "app_id": int(app_id), "target_type": "Organization",
-        "account": {"login": repo.owner, "type": "Organization"},
-        "permissions": {"contents": "write", "pull_requests": "write", "metadata": "read"},
-        "repository_selection": "selected", "events": ["pull_request_review"],
-    }  # fmt: skip
-
-
-def _pull_json(fake: FakeGitHub, repo: FakeRepo, body: Json, *, label: str, sha: str) -> Json:
-    number = len(repo.pulls) + 1
-    now = _iso(time.time())
-    info = _repo_json(fake, repo)
-    return {
-        "url": f"{fake.api_url}/repos/{repo.full_name}/pulls/{number}",
-        "id": repo.id * 100 + number, "node_id": f"PR_{repo.id}_{number}",
-        "html_url": f"{fake.base_url}/{repo.full_name}/pull/{number}", "number": number,
-        "state": "open", "locked": False, "title": body.get("title", ""),
-        "body": body.get("body", ""), "draft": bool(body.get("draft", False)),
-        "user": {"login": "forgeline[bot]", "id": 2, "type": "Bot"},
-        "head": {"label": label, "ref": label.split(":", 1)[1], "sha": sha, "repo": info},
-        "base": {"label": f"{repo.owner}:{body['base']}", "ref": body["base"], "repo": info},
-        "created_at": now, "updated_at": now, "merged": False, "mergeable": None,
-    }  # fmt: skip
-
-
-def _rate_headers() -> dict[str, str]:
-    reset = str(int(time.time()) + 3600)
-    return {
-        "X-RateLimit-Limit": "5000",
-        "X-RateLimit-Remaining": "4999",
-        "X-RateLimit-Reset": reset,
-    }
 
 
 def _handler(fake: FakeGitHub) -> type[BaseHTTPRequestHandler]:
@@ -426,8 +381,11 @@ def _handler(fake: FakeGitHub) -> type[BaseHTTPRequestHandler]:
                 serve_git(self, root=fake.root, authorize=fake.authorize_git, log=fake.git_log)
                 return
             parts = urlsplit(self.path)
+            if parts.path.startswith("/login/oauth/"):
+                self._oauth(parts.path, parts.query)
+                return
             if not parts.path.startswith(API_PREFIX + "/"):
-                self._send(404, _not_found(), {})
+                self._send(404, shapes.not_found(), {})
                 return
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
@@ -442,11 +400,23 @@ def _handler(fake: FakeGitHub) -> type[BaseHTTPRequestHandler]:
 
         do_POST = do_PATCH = do_GET
 
+        def _oauth(self, path: str, query: str) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            form = parse_qs(self.rfile.read(length).decode() if length else query)
+            if path == "/login/oauth/authorize":
+                target = fake.oauth.authorize(form)
+                self.send_response(302 if target else 404)
+                self.send_header("Location", target or "")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            self._send(200, fake.oauth.exchange(form), {})
+
         def _send(self, status: int, data: Json, extra: dict[str, str]) -> None:
             payload = json.dumps(_public(data)).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json; charset=utf-8")
-            for name, value in {**_rate_headers(), **extra}.items():
+            for name, value in {**shapes.rate_headers(), **extra}.items():
                 self.send_header(name, value)
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()

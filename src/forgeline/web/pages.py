@@ -12,6 +12,7 @@ from forgeline.api.documents import DOCUMENT_KINDS, read_document, repository_di
 from forgeline.api.paths import scrub
 from forgeline.api.projects import public_task
 from forgeline.domain.errors import ForgelineError
+from forgeline.github.ownership import visible
 from forgeline.orchestrator.service import UNFINISHED, Service
 from forgeline.store import TaskRecord
 from forgeline.web.templating import TEMPLATES
@@ -48,7 +49,7 @@ def current_task(tasks: list[TaskRecord]) -> TaskRecord | None:
 @router.get("/", response_class=HTMLResponse)
 async def index(request: Request, store: StoreDep, settings: SettingsDep) -> HTMLResponse:
     """Projects list and the New project form."""
-    projects = await store.list_projects()
+    projects = [p for p in await store.list_projects() if visible(p)]
     context = {"projects": projects, "default_model": settings.model or ""}
     return TEMPLATES.TemplateResponse(request, "index.html", context)
 
