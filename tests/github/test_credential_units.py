@@ -94,3 +94,19 @@ def test_unresolved_skips_answered_threads_and_replies() -> None:
     threads = unresolved(comments, repo="api", github=GitHubRepo("o", "api"), number=1)
     assert [t.comment_id for t in threads] == [3]
     assert threads[0].replies == ("octo: agreed",)
+
+
+def test_the_terminal_summary_shows_the_pull_request_or_why_not() -> None:
+    from rich.console import Console
+
+    from forgeline.github.summary import print_pull_request
+
+    console = Console(record=True, width=200)
+    url = "https://github.com/o/r/pull/7"
+    print_pull_request(console, {"pull_request": {"url": url, "number": 7, "draft": True}})
+    failed = {"status": "failed", "detail": "GitHub answered 422: Validation Failed"}
+    print_pull_request(console, {"pull_request": failed})
+    print_pull_request(console, {"pull_request": None})
+    text = console.export_text()
+    assert f"draft pull request #7: {url}" in text
+    assert "pull request failed: GitHub answered 422: Validation Failed" in text

@@ -94,7 +94,7 @@ def test_no_credentials_skips_the_pull_request_with_a_clear_message(
     fake_github.static_tokens.add("ghp_pushonly")
     no_app = {k: v for k, v in app_env.items() if "APP" not in k and "KEY" not in k}
     home = tmp_path / "home"
-    env = cli_env(home, **no_app)
+    env = cli_env(home, **no_app, GITHUB_TOKEN="")
     # git can clone with credentials in the URL; the API has none.
     secret = url.replace("http://", "http://x-access-token:ghp_pushonly@")
     proc = forgeline(*run_args(script, [secret], "--phases", "implementation"), env=env)
