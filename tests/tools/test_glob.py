@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -204,3 +205,39 @@ async def test_odd_directory_names_beside_the_path(workspace: Path, ctx: ToolCon
     write(workspace / "src" / "x.py", "")
     assert await glob(ctx, "src/*.py") == ["src/x.py"]
     assert len(await glob(ctx, "*/x.py")) == 5
+
+
+def _separate_git_dir_repo(workspace: Path) -> Path:
+    """A repository laid out as Forgeline clones it: its git directory under `.forgeline/git/`
+    (the work tree has a `.git` file), environments and caches in `info/exclude`."""
+    git_dir = workspace / ".forgeline" / "git" / "app"
+    git_dir.parent.mkdir(parents=True)
+    subprocess.run(
+        ["git", "init", "-q", f"--separate-git-dir={git_dir}", str(workspace / "app")], check=True
+    )
+    write(git_dir / "info" / "exclude", "# caches\n.venv/\n/gen.py\n*.pyc\n!keep.pyc\n")
+    for name in ("main.py", "gen.py", "sub/gen.py", ".venv/bin/tool.py", "x.pyc", "keep.pyc"):
+        write(workspace / "app" / name, "")
+    return git_dir
+
+
+async def test_info_exclude_of_a_separate_git_dir_is_respected(
+    workspace: Path, ctx: ToolContext
+) -> None:
+    _separate_git_dir_repo(workspace)
+    assert sorted(await glob(ctx, "**/*")) == ["app/keep.pyc", "app/main.py", "app/sub/gen.py"]
+    assert sorted(await glob(ctx, "*", path="app/sub")) == ["app/sub/gen.py"]
+
+
+async def test_info_exclude_is_respected_in_a_worktree(workspace: Path) -> None:
+    git_dir = _separate_git_dir_repo(workspace)
+    root = workspace / ".forgeline" / "worktrees" / "t1"
+    git = ["git", f"--git-dir={git_dir}", f"--work-tree={workspace / 'app'}"]
+    identity = ["-c", "user.name=T", "-c", "user.email=t@e"]
+    for args in (["add", "-A"], [*identity, "commit", "-qm", "c"], ["worktree", "add", "-q"]):
+        extra = [str(root / "app")] if args[0] == "worktree" else []
+        subprocess.run([*git, *args, *extra], check=True)
+    write(root / "app" / ".venv" / "lib.py", "")
+    ctx = ToolContext(workspace=root, agent="review")
+    assert "app/.venv/lib.py" not in await glob(ctx, "**/*")
+    assert "app/main.py" in await glob(ctx, "**/*")

@@ -4,9 +4,10 @@ ripgrep runs as a subprocess with an argument list (never a shell), in the works
 root, so the paths it prints are relative to the workspace. Its output is read line by
 line and the process is stopped as soon as enough has been read.
 
-What is searched (DESIGN §4): `.gitignore` rules of the workspace's own directories apply,
-rules from directories above the workspace never do, Forgeline's own files (the
-workspace's `.forgeline/`) and `.git` are never listed, and symlinks are not followed. To
+What is searched (DESIGN §4): `.gitignore` rules of the workspace's own directories and
+each repository's `info/exclude` apply, rules from directories above the workspace never
+do, Forgeline's own files (the workspace's `.forgeline/`) and `.git` are never listed,
+and symlinks are not followed. To
 apply the rules of the directories between the root and a searched sub-directory exactly
 as git would, ripgrep always walks from the root, and `scope_globs` excludes everything
 beside the path down to the sub-directory.
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from forgeline.domain.errors import ToolError
+from forgeline.tools.gitexcludes import ignore_file_args
 
 # Most file paths kept in files_with_matches mode (they are sorted by mtime afterwards).
 MAX_LISTED_FILES = 100_000
@@ -208,6 +210,17 @@ async def _run(
     line_cap: int | None,
     char_cap: int | None,
     keep: Callable[[str], bool] | None = None,
+) -> RipgrepOutput:
+    with ignore_file_args(cwd) as excludes:
+        return await _run_rg([*excludes, *args], cwd, line_cap, char_cap, keep)
+
+
+async def _run_rg(
+    args: list[str],
+    cwd: Path,
+    line_cap: int | None,
+    char_cap: int | None,
+    keep: Callable[[str], bool] | None,
 ) -> RipgrepOutput:
     proc = await asyncio.create_subprocess_exec(
         find_rg(),
