@@ -12,7 +12,7 @@ missing credentials only skip the pull request, with a message saying what to se
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
@@ -153,7 +153,7 @@ async def _finish(
     pull = item.pull
     status = "updated" if item.existed else "opened"
     if siblings or item.existed:
-        body = pull_body(BodyInput(**{**data.__dict__, "siblings": siblings}))
+        body = pull_body(replace(data, siblings=siblings))
         try:
             pull = await gh.update_pull(item.target.github, pull.number, body=body)
         except GitHubError as exc:
