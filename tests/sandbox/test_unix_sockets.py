@@ -7,7 +7,10 @@ import socket
 import uuid
 from pathlib import Path
 
-from forgeline.sandbox import run_command
+import pytest
+
+from forgeline.domain.errors import SandboxUnavailable
+from forgeline.sandbox import bwrap, run_command, sandbox_status, seccomp
 from forgeline.tools.base import SandboxPolicy
 
 from .unix_peer import POSTGRES_SOCKET, probe_command, unix_servers
@@ -105,3 +108,37 @@ async def test_io_uring_is_not_available(policy: SandboxPolicy) -> None:
     )
     result = await run_command(f"{PYTHON} -c '{code}'", policy, timeout_s=10)
     assert result.output.split() == ["-1", str(errno.ENOSYS)]
+
+
+async def test_resolv_conf_inside_a_hidden_dir_is_shown_only_with_the_network(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Like Debian's /etc/resolv.conf -> /run/systemd/resolve/stub-resolv.conf."""
+    run = tmp_path / "run"
+    (run / "resolve").mkdir(parents=True)
+    (run / "resolve" / "stub.conf").write_text("nameserver 127.0.0.53\n")
+    link = tmp_path / "etc" / "resolv.conf"
+    link.parent.mkdir()
+    link.symlink_to(run / "resolve" / "stub.conf")
+    monkeypatch.setattr(bwrap, "RESOLV_CONF", link)
+    for network, expected in ((True, "nameserver 127.0.0.53"), (False, "No such file")):
+        policy = SandboxPolicy(workspace=tmp_path, hidden=(run,), network=network)
+        result = await run_command(f"cat {link}; ls -A {run}/resolve", policy, timeout_s=10)
+        assert expected in result.output
+        assert network == result.output.endswith("\nstub.conf\n")  # nothing else under run/
+
+
+async def test_an_unsupported_machine_fails_closed(
+    policy: SandboxPolicy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(seccomp, "machine", lambda: "riscv64")
+    seccomp.unix_socket_filter.cache_clear()
+    sandbox_status.cache_clear()
+    try:
+        status = sandbox_status()
+        assert not status.available and "riscv64" in status.detail
+        with pytest.raises(SandboxUnavailable, match="riscv64"):
+            await run_command("echo hi", policy, timeout_s=10)
+    finally:
+        seccomp.unix_socket_filter.cache_clear()
+        sandbox_status.cache_clear()
