@@ -110,3 +110,28 @@ def test_the_terminal_summary_shows_the_pull_request_or_why_not() -> None:
     text = console.export_text()
     assert f"draft pull request #7: {url}" in text
     assert "pull request failed: GitHub answered 422: Validation Failed" in text
+
+
+def test_which_urls_are_on_github() -> None:
+    from forgeline.github.repos import github_repo
+
+    base = "https://github.com"
+    expected = GitHubRepo("acme", "api")
+    for url in (
+        "https://github.com/acme/api.git",
+        "https://github.com/acme/api/",
+        "git@github.com:acme/api.git",
+        "ssh://git@github.com/acme/api",
+    ):
+        assert github_repo(url, github_url=base) == expected, url
+    for url in (
+        "https://github.com/acme",
+        "https://github.com/acme/api/tree/main",
+        "https://gitlab.com/acme/api.git",
+        "git@gitlab.com:acme/api.git",
+        "/home/me/api",
+    ):
+        assert github_repo(url, github_url=base) is None, url
+    assert (
+        github_repo("http://127.0.0.1:9/acme/api.git", github_url="http://127.0.0.1:9") == expected
+    )
