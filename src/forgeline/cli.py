@@ -59,6 +59,10 @@ def run(
         str,
         typer.Option("--pr", help="Pull requests on GitHub: draft, ready or off.", metavar="MODE"),
     ] = "draft",
+    max_cost: Annotated[
+        float | None,
+        typer.Option("--max-cost", help="The project's budget in USD (DESIGN §15).", metavar="USD"),
+    ] = None,
 ) -> None:
     """Run the workflow on REQUEST over the given repositories."""
     from forgeline.console.commands import RunOptions, run_command
@@ -74,6 +78,7 @@ def run(
         json_output=json_output,
         allow_network=allow_network,
         pr=pr,
+        max_cost=max_cost,
     )
     raise typer.Exit(_run_async(run_command(options)))
 
@@ -86,11 +91,16 @@ def resume(
     answers: Annotated[Path | None, typer.Option("--answers")] = None,
     auto_answer: Annotated[bool, typer.Option("--auto-answer")] = False,
     json_output: Annotated[bool, typer.Option("--json")] = False,
+    max_cost: Annotated[
+        float | None,
+        typer.Option("--max-cost", help="Raise the project's budget (USD) first.", metavar="USD"),
+    ] = None,
 ) -> None:
     """Continue a paused task, or every task a crash interrupted."""
     from forgeline.console.commands import resume_command
 
-    raise typer.Exit(_run_async(resume_command(task, answers, auto_answer, json_output)))
+    command = resume_command(task, answers, auto_answer, json_output, max_cost=max_cost)
+    raise typer.Exit(_run_async(command))
 
 
 @app.command(name="list")

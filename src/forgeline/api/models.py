@@ -6,6 +6,8 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from forgeline.store.schemas import UsageSummary
+
 _STRICT = ConfigDict(extra="forbid")
 # Longest file name most file systems accept (bytes, per path component).
 MAX_NAME_BYTES = 255
@@ -40,6 +42,20 @@ class InitializeRequest(BaseModel):
     repositories: list[RepositoryIn] = Field(min_length=1, max_length=20)
     phases: list[str] | None = None
     model: str | None = Field(default=None, max_length=300)
+    max_cost_usd: float | None = Field(default=None, gt=0, le=1_000_000)
+
+
+class BudgetRequest(BaseModel):
+    """`PUT /api/projects/{id}/budget`: the project's budget in USD (null: none)."""
+
+    model_config = _STRICT
+    max_cost_usd: float | None = Field(gt=0, le=1_000_000)
+
+
+class UsageWithBudget(UsageSummary):
+    """`GET /api/projects/{id}/usage`: the usage, and the budget it counts against."""
+
+    max_cost_usd: float | None = None
 
 
 class StartResearchRequest(BaseModel):

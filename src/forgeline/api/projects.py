@@ -46,6 +46,7 @@ async def create_project(service: Service, body: InitializeRequest) -> ProjectRe
         phases=body.phases,
         model=model,
         owner=request_owner.get(),
+        max_cost_usd=body.max_cost_usd,
     )
 
 

@@ -15,12 +15,18 @@ from forgeline.api.documents import (
     repository_diffs,
     write_document,
 )
-from forgeline.api.models import AnswerRequest, DocumentIn, InitializeRequest
+from forgeline.api.models import (
+    AnswerRequest,
+    BudgetRequest,
+    DocumentIn,
+    InitializeRequest,
+    UsageWithBudget,
+)
 from forgeline.api.projects import create_project, project_view, public_project, public_task
 from forgeline.api.sse import event_stream, parse_after
 from forgeline.domain.events import EventType, NewEvent
 from forgeline.github.ownership import visible
-from forgeline.store import FindingRecord, QuestionRecord, TaskRecord, UsageSummary
+from forgeline.store import FindingRecord, QuestionRecord, TaskRecord
 from forgeline.tools.base import Answer
 
 router = APIRouter(prefix="/api", tags=["api"])
@@ -113,10 +119,17 @@ async def list_findings(project_id: str, store: StoreDep) -> list[FindingRecord]
 
 
 @router.get("/projects/{project_id}/usage")
-async def get_usage(project_id: str, store: StoreDep) -> UsageSummary:
-    """Tokens and cost: total, per agent and per model."""
-    await store.get_project(project_id)
-    return await store.usage_summary(project_id)
+async def get_usage(project_id: str, store: StoreDep) -> UsageWithBudget:
+    """Tokens and cost: total, per agent and per model; and the project's budget."""
+    project = await store.get_project(project_id)
+    usage = await store.usage_summary(project_id)
+    return UsageWithBudget(**usage.model_dump(), max_cost_usd=project.max_cost_usd)
+
+
+@router.put("/projects/{project_id}/budget")
+async def put_budget(project_id: str, body: BudgetRequest, service: ServiceDep) -> dict[str, Any]:
+    """Set the project's budget (DESIGN §15); a project its budget paused can then resume."""
+    return public_project(service, await service.set_budget(project_id, body.max_cost_usd))
 
 
 @router.post("/projects/{project_id}/phases/{phase}/start")

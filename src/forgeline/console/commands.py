@@ -23,7 +23,7 @@ from forgeline.console.answers import (
 from forgeline.console.follow import Progress, follow
 from forgeline.console.sanitize import safe
 from forgeline.console.summary import print_summary, summarise
-from forgeline.domain.errors import ForgelineError
+from forgeline.domain.errors import ForgelineError, UserError
 from forgeline.settings import Settings
 
 if TYPE_CHECKING:
@@ -44,6 +44,7 @@ class RunOptions:
     json_output: bool = False
     allow_network: bool = False
     pr: str = "draft"
+    max_cost: float | None = None
     settings: Settings | None = None
     intro: str = ""
 
@@ -63,6 +64,7 @@ def answer_source(answers: Path | None, auto: bool, console: Console) -> AnswerS
 async def run_command(options: RunOptions) -> int:
     """Create the project, run its phases, follow them; returns the exit status."""
     from forgeline.llm import default_model_spec, validate_model_spec
+    from forgeline.orchestrator.budget import check_budget
     from forgeline.orchestrator.runtime import Runtime
     from forgeline.orchestrator.service import Service, parse_phases, parse_pr_mode
     from forgeline.workspace.layout import RepoSpec
@@ -72,6 +74,7 @@ async def run_command(options: RunOptions) -> int:
     try:
         phases = parse_phases(options.phases)
         parse_pr_mode(options.pr)
+        check_budget(options.max_cost)
         model = validate_model_spec(options.model or default_model_spec(settings))
         answers = answer_source(options.answers, options.auto_answer, console)
     except ForgelineError as exc:
@@ -89,6 +92,7 @@ async def run_command(options: RunOptions) -> int:
                 model=model,
                 allow_network=options.allow_network,
                 pr_mode=options.pr,
+                max_cost_usd=options.max_cost,
             )
         except ForgelineError as exc:
             console.print(f"[red]error:[/] {safe(exc)}")
@@ -141,8 +145,9 @@ async def _follow_task(
     )
     done = asyncio.ensure_future(_result(handle))
     paused = _pause_on_interrupt(service, task_id)
+    progress = Progress(console)
     try:
-        await follow(service, task.project_id, done, progress=Progress(console), answers=answers)
+        await follow(service, task.project_id, done, progress=progress, answers=answers)
     except ForgelineError as exc:
         console.print(f"[red]error:[/] {safe(exc)}")
         await service.pause(task_id)
@@ -158,7 +163,11 @@ async def _follow_task(
         print(json.dumps(summary, indent=2, default=str))
     else:
         print_summary(console, summary)
-    return EXIT_OK if summary["status"] == "completed" else EXIT_FAILED
+    if summary["status"] == "completed":
+        return EXIT_OK
+    if progress.budget_reason:
+        console.print(f"[yellow]Stopped:[/] {progress.budget_reason.replace('TASK', task_id)}")
+    return EXIT_FAILED
 
 
 async def _result(handle: Any) -> Any:
@@ -190,9 +199,17 @@ def _pause_on_interrupt(service: Any, task_id: str) -> asyncio.Event:
 
 
 async def resume_command(
-    task_id: str | None, answers_file: Path | None, auto: bool, json_output: bool
+    task_id: str | None,
+    answers_file: Path | None,
+    auto: bool,
+    json_output: bool,
+    *,
+    max_cost: float | None = None,
 ) -> int:
-    """Resume one paused task, or every task a crash interrupted, and follow it."""
+    """Resume one paused task, or every task a crash interrupted, and follow it.
+
+    `max_cost` first sets the task's project budget (to continue past a reached one).
+    """
     from forgeline.orchestrator.runtime import Runtime
     from forgeline.orchestrator.service import Service
 
@@ -206,6 +223,8 @@ async def resume_command(
     try:
         service = Service(runtime)
         try:
+            if max_cost is not None:
+                await _raise_budget(service, task_id, max_cost)
             roots = await _resume(service, task_id)
         except ForgelineError as exc:
             console.print(f"[red]error:[/] {safe(exc)}")
@@ -234,6 +253,13 @@ async def _nothing_to_resume(service: Service, console: Console) -> None:
     console.print("No interrupted task. Paused tasks (continue one with forgeline resume TASK):")
     for task in paused:
         console.print(f"   {task.id}  project {task.project_id}  {task.phase}")
+
+
+async def _raise_budget(service: Service, task_id: str | None, max_cost: float) -> None:
+    if task_id is None:
+        raise UserError("--max-cost needs the TASK whose project's budget to raise")
+    task = await service.get_task(task_id)
+    await service.set_budget(task.project_id, max_cost)
 
 
 async def _resume(service: Any, task_id: str | None) -> list[str]:

@@ -21,6 +21,7 @@ from forgeline.domain.events import EventType, ListSink, NewEvent
 from forgeline.domain.messages import Message
 from forgeline.llm import default_model_spec, resolve_model
 from forgeline.llm.pricing import context_window
+from forgeline.orchestrator.budget import ProjectBudget
 from forgeline.orchestrator.durable import DurableQuestions, DurableSink, durable_step
 from forgeline.orchestrator.evidence import Emit, EvidenceHooks
 from forgeline.orchestrator.runtime import Runtime
@@ -142,6 +143,7 @@ async def run_agent_task(
     rules = await project_rules(sources(task))
     system = build_system_prompt(defn, rules=rules, workspace_overview=overview(task))
     spec = model_spec(runtime, task, defn)
+    await runtime.store.update_task(task.task_id, model=spec)  # shown in the API and CLI
     model = resolve_model(
         spec,
         settings=runtime.settings,
@@ -186,6 +188,9 @@ async def run_agent_task(
         hooks=evidence,
         policy=ContextPolicy(
             window=context_window(spec, overrides=runtime.settings.context_windows)
+        ),
+        spend=ProjectBudget(
+            runtime, project_id=task.project.id, task_id=task.task_id, agent=task.agent
         ),
     )
     await evidence.flush(result.commands)

@@ -14,6 +14,7 @@ import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from forgeline import __version__
 from forgeline.domain.errors import ForgelineError
@@ -22,6 +23,9 @@ from forgeline.events.log import EventLog
 from forgeline.github import auth as github_auth
 from forgeline.settings import Settings
 from forgeline.store import Store, open_store
+
+if TYPE_CHECKING:
+    from forgeline.orchestrator.budget import Ledger
 
 log = logging.getLogger("forgeline.runtime")
 
@@ -75,6 +79,8 @@ class Runtime:
     role: str
     # asyncio tasks of the workflows running in this process, by workflow id (for pause).
     running: dict[str, asyncio.Task[object]] = field(default_factory=dict)
+    # Model-call cost reservations against project budgets (orchestrator.budget).
+    ledger: Ledger = field(default_factory=lambda: _ledger())
 
     @classmethod
     async def start(cls, settings: Settings, *, role: str, listen: bool = True) -> Runtime:
@@ -106,6 +112,12 @@ class Runtime:
         await self.events.bus.close()
         await self.store.close()
         _current = None
+
+
+def _ledger() -> Ledger:
+    from forgeline.orchestrator.budget import Ledger
+
+    return Ledger()
 
 
 def _launch_dbos(settings: Settings, role: str, listen: bool) -> None:

@@ -15,6 +15,7 @@ from dbos._error import DBOSNonExistentWorkflowError
 from forgeline.domain.errors import ConflictError, NotFoundError, UserError
 from forgeline.domain.events import EventType, NewEvent
 from forgeline.llm import validate_model_spec
+from forgeline.orchestrator.budget import check_budget, check_resumable
 from forgeline.orchestrator.runtime import Runtime, executor_alive
 from forgeline.orchestrator.session import sync_session
 from forgeline.store.schemas import (
@@ -79,8 +80,15 @@ class Service:
         allow_network: bool = False,
         pr_mode: str = "draft",
         owner: str | None = None,
+        max_cost_usd: float | None = None,
     ) -> ProjectRecord:
-        """Validate, clone into a new workspace, and record the project."""
+        """Validate, clone into a new workspace, and record the project.
+
+        `max_cost_usd` is the project's budget; None takes `FORGELINE_MAX_COST_USD`.
+        """
+        budget = check_budget(
+            max_cost_usd if max_cost_usd is not None else self.runtime.settings.max_cost_usd
+        )
         if not feature_request.strip():
             raise UserError("the feature request is empty")
         if not repositories:
@@ -114,6 +122,7 @@ class Service:
             allow_network=allow_network,
             pr_mode=mode,
             owner=owner,
+            max_cost_usd=budget,
         )
         await sync_session(self.runtime, pid, status="created")
         return project
@@ -218,11 +227,19 @@ class Service:
         project_status: ProjectStatus = "paused" if status == "paused" else "cancelled"
         await sync_session(self.runtime, tasks[0].project_id, status=project_status)
 
+    async def set_budget(self, project_id: str, max_cost_usd: float | None) -> ProjectRecord:
+        """Change the project's budget (None: no budget); a paused project may then resume."""
+        return await self.store.update_project(project_id, max_cost_usd=check_budget(max_cost_usd))
+
     async def resume(self, task_id: str) -> TaskRecord:
-        """Continue a paused task (and the tasks paused with it) where it stopped."""
+        """Continue a paused task (and the tasks paused with it) where it stopped.
+
+        A project its budget paused resumes only once the budget is raised.
+        """
         family = [t for t in await self._family(task_id) if t.status == "paused"]
         if not family:
             raise ConflictError(f"task {task_id} is not paused")
+        await check_resumable(self.runtime, family[0].project_id)
         for task in sorted(family, key=lambda t: len(t.id), reverse=True):
             await self._resume_one(task)
         await sync_session(self.runtime, family[0].project_id, status="running")

@@ -62,6 +62,7 @@ class ProjectsMixin(StoreCore):
         allow_network: bool = False,
         pr_mode: PullRequestMode = "draft",
         owner: str | None = None,
+        max_cost_usd: float | None = None,
         status: ProjectStatus = "created",
         project_id: str | None = None,
         repositories: Sequence[NewRepository] = (),
@@ -79,6 +80,7 @@ class ProjectsMixin(StoreCore):
             allow_network: Whether sandboxed commands may use the network.
             pr_mode: Pull requests for GitHub repositories: `draft`, `ready` or `off`.
             owner: The user who created it (`github:<login>`), when signed in with GitHub.
+            max_cost_usd: The project's budget in USD (None: no budget).
             status: Initial status.
             project_id: The id; a fresh one when None.
             repositories: Repositories to attach, in order.
@@ -105,6 +107,7 @@ class ProjectsMixin(StoreCore):
             allow_network=allow_network,
             pr_mode=pr_mode,
             owner=owner,
+            max_cost_usd=max_cost_usd,
             created_at=now,
             updated_at=now,
         )

@@ -45,6 +45,7 @@ class ProjectRecord(_Record):
     allow_network: bool
     pr_mode: PullRequestMode = "draft"
     owner: str | None = None
+    max_cost_usd: float | None = None
     created_at: datetime
     updated_at: datetime
 
@@ -63,6 +64,7 @@ class ProjectUpdate(TypedDict, total=False):
     branch: str
     allow_network: bool
     pr_mode: PullRequestMode
+    max_cost_usd: float | None
 
 
 class PullRequestInfo(BaseModel):
@@ -123,6 +125,7 @@ class TaskRecord(_Record):
     workflow_id: str | None
     error: str | None
     result: Any | None
+    model: str | None = None
     created_at: datetime
     updated_at: datetime
     finished_at: datetime | None
@@ -135,6 +138,7 @@ class TaskUpdate(TypedDict, total=False):
     error: str | None
     result: Any | None
     workflow_id: str | None
+    model: str | None
 
 
 class QuestionRecord(_Record):
