@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
@@ -152,3 +153,14 @@ def test_every_agent_gets_the_settings_through_forgeline_run(tmp_path: Path) -> 
         if e["type"] == "tool_result" and e["data"]["name"] == "Bash"
     ]
     assert output.splitlines() == ["99", str(3000 * 1024), str(prefix), "committed", "exit code: 1"]
+
+
+def test_a_missing_path_is_reported_once(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    missing = tmp_path / "no-such-toolchain"
+    chosen = settings(FORGELINE_SANDBOX_PATHS=str(missing))
+    with caplog.at_level(logging.WARNING, logger="forgeline.sandbox"):
+        for _ in range(3):
+            with_settings(SandboxPolicy(workspace=tmp_path), chosen)
+    assert [r.getMessage() for r in caplog.records].count(
+        f"sandbox setting names {missing}, which does not exist: it is left out"
+    ) == 1

@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
+import logging
+from pathlib import Path
 
 from forgeline.sandbox.limits import MIB, ResourceLimits
 from forgeline.settings import Settings
 from forgeline.tools.base import SandboxPolicy
+
+logger = logging.getLogger("forgeline.sandbox")
+
+
+@functools.cache
+def _warn_missing(path: Path) -> None:
+    logger.warning("sandbox setting names %s, which does not exist: it is left out", path)
 
 
 def settings_limits(settings: Settings) -> ResourceLimits:
@@ -33,6 +43,9 @@ def with_settings(policy: SandboxPolicy, settings: Settings) -> SandboxPolicy:
     """
     entries = tuple(str(path) for path in settings.sandbox_path_entries)
     extra = tuple(p for p in (*settings.sandbox_paths, *settings.sandbox_path_entries))
+    for path in extra:
+        if not path.exists():
+            _warn_missing(path)
     return dataclasses.replace(
         policy,
         readable=(*policy.readable, *(p for p in extra if p not in policy.readable)),

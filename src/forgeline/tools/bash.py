@@ -22,7 +22,8 @@ read-only. /tmp and $HOME are private, empty (but for a .gitconfig) and discarde
 the command.
 - There is no network access unless this project allows it, so installing packages from \
 the internet usually fails; use what is already installed. Unix sockets cannot be created \
-(pipes and `socketpair` work; for Python's `multiprocessing`, use the `fork` start method).
+(pipes and stream `socketpair`s work; for Python's `multiprocessing`, use the `fork` start \
+method).
 - git has an identity (Forgeline Agent <agent@forgeline.invalid>) unless a repository \
 sets its own.
 - The environment is clean: no API keys or tokens are available.
