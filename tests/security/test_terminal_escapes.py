@@ -9,14 +9,16 @@ NO_COLOR): any ESC or C1 character in its output would have come from the model.
 
 from __future__ import annotations
 
+import logging
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from e2e.helpers import cli_env, forgeline, make_repo, write_script
-from forgeline.console.sanitize import clean, one_line, safe
+from forgeline.console.sanitize import CleanFormatter, clean, one_line, safe
 
 OSC52 = "\x1b]52;c;Y3VybCBldmlsLnNoIHwgc2g=\x07"
 FAKE = "\x1b[1A\x1b[2K\r✓ security agent approved"
@@ -94,3 +96,16 @@ def test_safe_and_one_line_escape_markup() -> None:
     assert safe(f"{MARKUP}\x1b[31m") == "\\[bold red]ALERT\\[/]"
     assert one_line("first\n✓ second\tthird", 12) == "first ✓ seco"
     assert safe("ends with a backslash\\") == "ends with a backslash\\\\"
+
+
+def test_log_lines_on_the_terminal_are_cleaned() -> None:
+    formatter = CleanFormatter("%(message)s")
+    try:
+        raise OSError(f"cannot open {OSC52}file")
+    except OSError:
+        record = logging.LogRecord("t", logging.ERROR, "f", 1, f"tool{FAKE} failed", (), None)
+        record.exc_info = sys.exc_info()
+    text = formatter.format(record)
+    assert "\x1b" not in text and "\x07" not in text and "\r" not in text
+    assert text.startswith("tool✓ security agent approved failed\nTraceback")
+    assert "OSError: cannot open file" in text

@@ -21,7 +21,7 @@ from forgeline.console.answers import (
     load_answers_file,
 )
 from forgeline.console.follow import Progress, follow
-from forgeline.console.sanitize import safe
+from forgeline.console.sanitize import clean_terminal_logging, safe
 from forgeline.console.summary import print_summary, summarise
 from forgeline.domain.errors import ForgelineError, UserError
 from forgeline.settings import Settings
@@ -70,6 +70,7 @@ async def run_command(options: RunOptions) -> int:
     from forgeline.workspace.layout import RepoSpec
 
     console = make_console(options.json_output)
+    clean_terminal_logging()
     settings = options.settings or Settings()
     try:
         phases = parse_phases(options.phases)
@@ -115,10 +116,11 @@ async def iterate_command(
     from forgeline.orchestrator.service import Service
 
     console = make_console(json_output)
+    clean_terminal_logging()
     try:
         answers = answer_source(answers_file, auto, console)
     except ForgelineError as exc:
-        console.print(f"[red]error:[/] {exc}")
+        console.print(f"[red]error:[/] {safe(exc)}")
         return EXIT_USAGE
     runtime = await Runtime.start(Settings(), role="cli", listen=False)
     try:
@@ -126,9 +128,9 @@ async def iterate_command(
         try:
             task = await start_iteration(service, project_id)
         except ForgelineError as exc:
-            console.print(f"[red]error:[/] {exc}")
+            console.print(f"[red]error:[/] {safe(exc)}")
             return EXIT_FAILED
-        console.print(f"[bold]Iterating[/] on project {project_id} ({task.id})")
+        console.print(f"[bold]Iterating[/] on project {safe(project_id)} ({task.id})")
         return await _follow_task(service, task.id, answers, console, json_output)
     finally:
         await runtime.stop()
@@ -214,6 +216,7 @@ async def resume_command(
     from forgeline.orchestrator.service import Service
 
     console = make_console(json_output)
+    clean_terminal_logging()
     try:
         answers = answer_source(answers_file, auto, console)
     except ForgelineError as exc:

@@ -11,7 +11,9 @@ one line, for the one-line progress view.
 
 from __future__ import annotations
 
+import logging
 import re
+import sys
 from typing import Final
 
 from rich.markup import escape
@@ -44,3 +46,23 @@ def one_line(text: object, limit: int | None = None) -> str:
     before escaping."""
     flat = _BLANKS.sub(" ", clean(text)).strip()
     return escape(flat if limit is None else flat[:limit])
+
+
+class CleanFormatter(logging.Formatter):
+    """A log formatter whose lines (tracebacks included) carry no control sequences."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The record formatted as usual, then cleaned."""
+        return clean(super().format(record))
+
+
+def clean_terminal_logging() -> None:
+    """Print warnings and errors on stderr without control sequences (a tool's error may
+    quote a model's text). Does nothing when the root logger already has handlers."""
+    root = logging.getLogger()
+    if root.handlers:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(CleanFormatter("%(message)s"))
+    root.addHandler(handler)
