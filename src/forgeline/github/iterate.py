@@ -17,7 +17,6 @@ from dbos import DBOS, SetWorkflowID
 
 from forgeline.domain.errors import ConflictError
 from forgeline.github import auth
-from forgeline.github.client import github_client
 from forgeline.github.repos import github_repo
 from forgeline.github.review import (
     ThreadToAnswer,
@@ -83,6 +82,8 @@ async def _round(ctx: PhaseContext) -> dict[str, Any]:
 
 
 async def _read_threads(ctx: PhaseContext) -> list[dict[str, Any]]:
+    from forgeline.github.client import github_client  # gidgethub only when GitHub is used
+
     settings = ctx.runtime.settings
     repos = await ctx.runtime.store.list_repositories(ctx.project_id)
     threads: list[ThreadToAnswer] = []
@@ -98,6 +99,8 @@ async def _read_threads(ctx: PhaseContext) -> list[dict[str, Any]]:
 
 
 async def _reply(ctx: PhaseContext, thread: ThreadToAnswer, text: str) -> dict[str, object]:
+    from forgeline.github.client import github_client
+
     settings = ctx.runtime.settings
     async with github_client(settings, auth.provider(settings)) as gh:
         reply_id = await gh.reply(thread.github, thread.number, thread.comment_id, text)

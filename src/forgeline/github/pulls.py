@@ -14,18 +14,20 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from forgeline.domain.events import EventType
 from forgeline.github import auth
 from forgeline.github.body import BodyInput, Sibling, plan_summary, pull_body, pull_title
-from forgeline.github.client import GitHub, github_client
 from forgeline.github.models import GitHubError, GitHubRepo, PullRequest
 from forgeline.github.repos import github_repo
 from forgeline.orchestrator.context import PhaseContext
 from forgeline.orchestrator.durable import durable_step
 from forgeline.orchestrator.phases import PhaseError, read_document
 from forgeline.store.schemas import PullRequestInfo, RepositoryRecord
+
+if TYPE_CHECKING:
+    from forgeline.github.client import GitHub
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,8 @@ async def publish_pull_requests(
 async def _publish(
     ctx: PhaseContext, targets: list[Target], gate: dict[str, Any], extra: str
 ) -> dict[str, dict[str, Any]]:
+    from forgeline.github.client import github_client  # gidgethub only when GitHub is used
+
     settings = ctx.runtime.settings
     tokens = auth.provider(settings)
     if not tokens.configured:

@@ -9,19 +9,18 @@ GitHub record a review), starts nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
-from gidgethub import BadRequest, ValidationFailure
-from gidgethub.sansio import Event
+from typing import TYPE_CHECKING, Any
 
 from forgeline.domain.errors import ForgelineError
 from forgeline.github import auth
-from forgeline.github.client import github_client
 from forgeline.github.iterate import start_iteration
 from forgeline.github.repos import github_repo
 from forgeline.github.review import unresolved
 from forgeline.orchestrator.service import Service
 from forgeline.store.schemas import RepositoryRecord
+
+if TYPE_CHECKING:
+    from gidgethub.sansio import Event
 
 REVIEW_EVENT = "pull_request_review"
 
@@ -50,6 +49,9 @@ def verify(headers: dict[str, str], body: bytes, secret: str | None) -> Event:
         WebhookRefused: No secret is configured (404), the signature is missing or wrong
             (401), or the delivery is malformed (400).
     """
+    from gidgethub import BadRequest, ValidationFailure
+    from gidgethub.sansio import Event
+
     if not secret:
         raise WebhookRefused(
             "the GitHub webhook is off: set FORGELINE_GITHUB_WEBHOOK_SECRET", status=404
@@ -109,6 +111,8 @@ async def _our_repository(service: Service, data: Any) -> RepositoryRecord | Non
 
 
 async def _has_open_threads(service: Service, repo: RepositoryRecord) -> bool:
+    from forgeline.github.client import github_client
+
     settings = service.runtime.settings
     found = github_repo(repo.url, github_url=settings.github_url)
     number = repo.pull_request.number if repo.pull_request else None
