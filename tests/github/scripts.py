@@ -7,7 +7,7 @@ from typing import Any
 Turns = list[dict[str, Any]]
 
 PLAN = "# Plan\n\nDescribe each service in its README.\n\n## Steps\n\n1. Edit the READMEs.\n"
-PROBE = "env; cat api/.git/config web/.git/config"
+PROBE = "env; cat .forgeline/git/api/config .forgeline/git/web/config"
 
 
 def report(verdict: str = "approve") -> Turns:
