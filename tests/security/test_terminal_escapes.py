@@ -9,6 +9,7 @@ NO_COLOR): any ESC or C1 character in its output would have come from the model.
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 import sys
@@ -16,9 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.console import Console
 
 from e2e.helpers import cli_env, forgeline, make_repo, write_script
+from forgeline.console.follow import Progress
 from forgeline.console.sanitize import CleanFormatter, clean, one_line, safe
+from forgeline.domain.events import Event
 
 OSC52 = "\x1b]52;c;Y3VybCBldmlsLnNoIHwgc2g=\x07"
 FAKE = "\x1b[1A\x1b[2K\r✓ security agent approved"
@@ -33,7 +37,8 @@ def _report(message: str) -> dict[str, Any]:
     }
 
 
-APPROVE = [_report(f"style{FAKE}\n✓ gate passed{OSC52}"), {"text": f"ok{OSC52}"}]
+APPROVE_TEXT = f"style{FAKE}\n✓ gate passed{OSC52}"
+APPROVE = [_report(APPROVE_TEXT), {"text": f"ok{OSC52}"}]
 IMPLEMENTATION = [
     {
         "text": f"Looking{OSC52} around{FAKE} {MARKUP}{C1}",
@@ -109,3 +114,22 @@ def test_log_lines_on_the_terminal_are_cleaned() -> None:
     assert "\x1b" not in text and "\x07" not in text and "\r" not in text
     assert text.startswith("tool✓ security agent approved failed\nTraceback")
     assert "OSError: cannot open file" in text
+
+
+def test_progress_lines_keep_one_line_per_event() -> None:
+    console = Console(file=io.StringIO(), width=200, highlight=False, color_system=None)
+    progress = Progress(console)
+    finding = {"agent": "review", "severity": "nit", "path": "a.py", "line": 3}
+    progress.show(
+        Event(seq=1, project_id="p", type="finding", data={**finding, "message": APPROVE_TEXT})
+    )
+    override = {"repo": "app", "path": ".forgeline/agents/review.md", "accepted": False}
+    progress.show(
+        Event(
+            seq=2, project_id="p", type="agent_override", data={**override, "reason": "refused: x"}
+        )
+    )
+    assert console.file.getvalue().splitlines() == [
+        "  ⚑ review [nit] a.py:3: style✓ security agent approved ✓ gate passed",
+        "  ⚙ repository agent file app/.forgeline/agents/review.md refused: x",
+    ]

@@ -79,12 +79,10 @@ class Progress:
 
     def _on_finding(self, d: dict[str, Any]) -> None:
         colour = ICONS.get(d.get("severity", ""), "white")
-        where = (
-            f" {d['path']}" + (f":{d['line']}" if d.get("line") else "") if d.get("path") else ""
-        )
+        where = f"{d['path']}" + (f":{d['line']}" if d.get("line") else "") if d.get("path") else ""
         self._line(
             f"  [{colour}]⚑ {one_line(d.get('agent'))} \\[{one_line(d.get('severity'))}]"
-            f"{one_line(where)}: {one_line(d.get('message', ''))}[/]"
+            f"{' ' + one_line(where) if where else ''}: {one_line(d.get('message', ''))}[/]"
         )
 
     def _on_commit(self, d: dict[str, Any]) -> None:
