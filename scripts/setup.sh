@@ -22,7 +22,7 @@ apt_install() {
 
 apt_install git bubblewrap python3-venv
 if [ "$want" = test ]; then
-  apt_install chromium fonts-dejavu-core postgresql redis-server
+  apt_install chromium fonts-dejavu-core postgresql redis-server git-lfs
 fi
 
 if [ ! -x .venv/bin/python ]; then

@@ -79,6 +79,8 @@ class Settings(BaseSettings):
     # A new project's budget in USD when none is given (`--max-cost`, `max_cost_usd`).
     max_cost_usd: float | None = Field(default=None, gt=0)
     max_gate_rounds: int = 3
+    # Initialise a repository's submodules right after the clone (`FORGELINE_SUBMODULES=0`: not).
+    submodules: bool = True
     commit_author_name: str = "Forgeline"
     commit_author_email: str = "forgeline@localhost"
     # Checkpoint commit messages; fields: {subject}, {files}, {request}, {agent}.

@@ -14,6 +14,7 @@ from forgeline.domain.events import EventType
 from forgeline.orchestrator.context import PhaseContext
 from forgeline.orchestrator.durable import durable_step
 from forgeline.workspace import git
+from forgeline.workspace.clone_extras import push_lfs
 
 
 class PushResult(BaseModel):
@@ -36,6 +37,7 @@ async def push_repository(repo: git.GitRepo, branch: str) -> PushResult:
     if await git.remote_url(repo) is None:
         return PushResult(ok=True, skipped=True, detail="not pushed: no origin remote")
     try:
+        await push_lfs(repo, branch=branch)
         return PushResult(ok=True, detail=await git.push(repo, branch=branch))
     except git.GitError as exc:
         return PushResult(ok=False, detail=str(exc))

@@ -28,6 +28,7 @@ from forgeline.store.schemas import (
     TaskStatus,
 )
 from forgeline.tools.base import Answer
+from forgeline.workspace.clone_extras import clone_warnings
 from forgeline.workspace.layout import RepoSpec, create_workspace, delete_workspace, read_metadata
 from forgeline.workspace.metadata import RepositoryMetadata
 from forgeline.workspace.slug import branch_name, slugify
@@ -108,6 +109,11 @@ class Service:
         )
         slug = slugify(feature_request)
         meta = read_metadata(ws)
+        warnings = await clone_warnings(
+            [ws.repo(r.name) for r in meta.repositories],
+            [r.url for r in repositories],
+            submodules=self.runtime.settings.submodules,
+        )
         repos = [NewRepository(**r.model_dump()) for r in meta.repositories]
         project = await self.store.create_project(
             project_id=pid,
@@ -125,6 +131,9 @@ class Service:
             max_cost_usd=budget,
         )
         await sync_session(self.runtime, pid, status="created")
+        for message in warnings:
+            event = NewEvent(type=EventType.WARNING, data={"message": message})
+            await self.runtime.events.emit(pid, event)
         return project
 
     async def _exists(self, project_id: str) -> bool:

@@ -1,0 +1,134 @@
+"""What a plain `git clone` leaves out: Git LFS objects and submodules (run right after the
+clone), and the user's uncommitted work in a local repository (never copied: warned about).
+
+Each function returns warnings for the user instead of failing the project: a repository
+whose LFS objects or submodules cannot be fetched is still worth working on.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from forgeline.workspace import git
+from forgeline.workspace.git_errors import GitError, failure_detail
+from forgeline.workspace.repo import GitRepo
+from forgeline.workspace.urls import redact_url
+
+FETCH_TIMEOUT_S = 600.0
+
+
+def uses_lfs(repo: GitRepo) -> bool:
+    """Whether the checkout's `.gitattributes` routes any path through the LFS filter."""
+    try:
+        text = (repo.work_tree / ".gitattributes").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return "filter=lfs" in text
+
+
+def lfs_installed() -> bool:
+    return shutil.which("git-lfs") is not None
+
+
+async def fetch_lfs(repo: GitRepo) -> list[str]:
+    """Install LFS's filters in the clone and check out its large files' real content."""
+    if not uses_lfs(repo):
+        return []
+    if not lfs_installed():
+        return [
+            f"{repo.work_tree.name} uses Git LFS but git-lfs is not installed: its large files are "
+            "pointer files in the workspace and are not pushed (apt-get install git-lfs)"
+        ]
+    for args in (("lfs", "install", "--local", "--skip-repo"), ("lfs", "pull")):
+        result = await git.run(*args, repo=repo, check=False, timeout_s=FETCH_TIMEOUT_S)
+        if not result.ok:
+            detail = failure_detail(result.stderr, result.code)
+            return [f"{repo.work_tree.name}: git {' '.join(args)} failed: {detail}"]
+    return []
+
+
+async def push_lfs(repo: GitRepo, *, branch: str, remote: str = "origin") -> None:
+    """Upload the branch's LFS objects before the branch itself (git push skips the hook).
+
+    Raises:
+        GitError: The upload failed; the message says why.
+    """
+    if not uses_lfs(repo) or not lfs_installed():
+        return
+    args = ("lfs", "push", remote, branch)
+    result = await git.run(*args, repo=repo, check=False, timeout_s=FETCH_TIMEOUT_S)
+    if not result.ok:
+        raise GitError(
+            f"git lfs push of {branch} failed: {failure_detail(result.stderr, result.code)}",
+            command=args,
+            stderr=result.stderr,
+            code=result.code,
+        )
+
+
+async def init_submodules(repo: GitRepo) -> list[str]:
+    """Check out the clone's submodules (recursively), as of the recorded commits."""
+    if not (repo.work_tree / ".gitmodules").is_file():
+        return []
+    args = ("submodule", "update", "--init", "--recursive", "--depth", "50")
+    result = await git.run(*args, repo=repo, check=False, timeout_s=FETCH_TIMEOUT_S)
+    if result.ok:
+        return []
+    retry = await git.run(*args[:4], repo=repo, check=False, timeout_s=FETCH_TIMEOUT_S)
+    if retry.ok:
+        return []
+    detail = failure_detail(retry.stderr, retry.code)
+    return [f"{repo.work_tree.name}: its submodules could not be initialised: {detail}"]
+
+
+async def after_clone(repo: GitRepo, *, submodules: bool) -> list[str]:
+    """Everything a clone needs beyond `git clone`; returns warnings."""
+    warnings = await fetch_lfs(repo)
+    if submodules:
+        warnings += await init_submodules(repo)
+    elif (repo.work_tree / ".gitmodules").is_file():
+        warnings.append(
+            f"{repo.work_tree.name} has submodules; not initialised (FORGELINE_SUBMODULES=0)"
+        )
+    return warnings
+
+
+def _local_checkout(source: str) -> Path | None:
+    """The working tree of a local, non-bare repository given as a path or `file://` URL."""
+    path = Path(source.removeprefix("file://")).expanduser()
+    return path if (path / ".git").exists() else None
+
+
+async def uncommitted_work(source: str) -> str | None:
+    """A warning when a local repository has changes a clone leaves out, else None."""
+    path = _local_checkout(source)
+    if path is None:
+        return None
+    try:
+        status = await git.run(
+            "status", "--porcelain", "--untracked-files=normal", repo=GitRepo.standard(path)
+        )
+    except GitError:
+        return None
+    changed = [line for line in status.stdout.splitlines() if line.strip()]
+    if not changed:
+        return None
+    return (
+        f"{redact_url(source)} has {len(changed)} uncommitted change(s) "
+        f"(e.g. {changed[0][3:]}); they are left out: Forgeline works on committed history only"
+    )
+
+
+async def clone_warnings(
+    clones: list[GitRepo], sources: list[str], *, submodules: bool
+) -> list[str]:
+    """Finish each clone (LFS, submodules) and check each source for uncommitted work."""
+    warnings: list[str] = []
+    for clone in clones:
+        warnings += await after_clone(clone, submodules=submodules)
+    for source in sources:
+        note = await uncommitted_work(source)
+        if note:
+            warnings.append(note)
+    return warnings
