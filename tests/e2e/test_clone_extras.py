@@ -5,8 +5,13 @@ local repository (left out, with a warning)."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+import pytest
+
+from forgeline.testing.git_http import GitHttpServer
 
 from .helpers import cli_env, forgeline, git, make_repo, read_events, summary, write_script
 
@@ -85,33 +90,31 @@ def test_lfs_objects_are_fetched_at_clone_and_pushed(tmp_path: Path) -> None:
     assert (origin / "lfs" / "objects" / oid[:2] / oid[2:4] / oid).read_text() == new
 
 
-def submodule_repo(tmp_path: Path) -> Path:
+@pytest.fixture
+def app_with_submodule(tmp_path: Path) -> Iterator[Path]:
+    """A repository whose `lib/` is a submodule served over HTTP on loopback."""
     lib = make_repo(tmp_path / "lib", {"lib.py": "VALUE = 42\n"})
-    app = make_repo(tmp_path / "app", {"app.py": "from lib.lib import VALUE\n"})
-    git(app, "-c", "protocol.file.allow=always", "submodule", "add", "-q", f"file://{lib}", "lib")
-    git(app, *COMMIT, "Add lib")
-    return app
+    served = tmp_path / "served"
+    served.mkdir()
+    git(tmp_path, "clone", "-q", "--bare", str(lib), str(served / "lib.git"))
+    with GitHttpServer(served, users={"reader": "s3cret"}) as server:
+        url = server.url("lib.git").replace("http://", "http://reader:s3cret@")
+        app = make_repo(tmp_path / "app", {"app.py": "from lib.lib import VALUE\n"})
+        git(app, "submodule", "add", "-q", url, "lib")
+        git(app, *COMMIT, "Add lib")
+        yield app
 
 
-def allow_file_submodules(tmp_path: Path) -> dict[str, str]:
-    """Git refuses local submodule URLs by default; these tests' user allows them."""
-    config = tmp_path / "gitconfig"
-    config.write_text('[protocol "file"]\n\tallow = always\n')
-    return {"GIT_CONFIG_GLOBAL": str(config)}
-
-
-def test_submodules_are_initialised_at_clone(tmp_path: Path) -> None:
-    app = submodule_repo(tmp_path)
-    proc = research(tmp_path, f"file://{app}", **allow_file_submodules(tmp_path))
+def test_submodules_are_initialised_at_clone(tmp_path: Path, app_with_submodule: Path) -> None:
+    proc = research(tmp_path, f"file://{app_with_submodule}")
     assert proc.returncode == 0, proc.stderr[-3000:]
     clone = Path(summary(proc)["workspace"]) / "app"
+    assert (clone / "lib" / "lib.py").is_file(), proc.stderr[-2000:]
     assert (clone / "lib" / "lib.py").read_text() == "VALUE = 42\n"
 
 
-def test_submodules_opt_out(tmp_path: Path) -> None:
-    app = submodule_repo(tmp_path)
-    env = {**allow_file_submodules(tmp_path), "FORGELINE_SUBMODULES": "0"}
-    proc = research(tmp_path, f"file://{app}", **env)
+def test_submodules_opt_out(tmp_path: Path, app_with_submodule: Path) -> None:
+    proc = research(tmp_path, f"file://{app_with_submodule}", FORGELINE_SUBMODULES="0")
     assert proc.returncode == 0, proc.stderr[-3000:]
     clone = Path(summary(proc)["workspace"]) / "app"
     assert not (clone / "lib" / "lib.py").exists()
