@@ -102,3 +102,15 @@ async def test_a_file_name_that_is_not_utf8_does_not_stop_a_checkpoint(
     assert sha is not None
     assert len(committed(repo)) == 2
     assert not await git.has_changes(repo)
+
+
+async def test_lfs_files_are_committed_as_pointers(home: Path, make_repo: MakeRepo) -> None:
+    attributes = "*.bin filter=lfs diff=lfs merge=lfs -text\n"
+    source = make_repo("app", files={"app.py": "A = 1\n", ".gitattributes": attributes})
+    repo = await clone(home, source)
+    (repo.work_tree / "blob.bin").write_bytes(b"\x00binary payload\n" * 100)
+    assert await git.commit_all(repo, "Add a blob", **AUTHOR) is not None
+    stored = sh_git(repo.work_tree, "cat-file", "-p", "HEAD:blob.bin")
+    assert stored.startswith("version https://git-lfs.github.com/spec/v1\n")
+    assert any((repo.git_dir / "lfs" / "objects").rglob("*"))
+    assert not await git.has_changes(repo)

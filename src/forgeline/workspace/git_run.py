@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
+import shlex
+import shutil
 import signal
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -113,8 +116,29 @@ def git_env(*, repo: GitRepo | None = None, network: bool = False) -> dict[str, 
 
 
 def safety_options() -> list[str]:
-    """`SAFETY_CONFIG` as git command-line options."""
-    return [part for key, value in SAFETY_CONFIG for part in ("-c", f"{key}={value}")]
+    """`SAFETY_CONFIG` (and `lfs_config`) as git command-line options."""
+    config = (*SAFETY_CONFIG, *lfs_config())
+    return [part for key, value in config for part in ("-c", f"{key}={value}")]
+
+
+@functools.cache
+def lfs_config() -> tuple[tuple[str, str], ...]:
+    """Git LFS's filter, defined by Forgeline, when `git-lfs` is installed (else nothing).
+
+    No repository config ever defines a filter (see `git_clone.check_config`) and the
+    user's global config is not read by local commands, so this is the one filter driver
+    a repository's `.gitattributes` can select: the installed `git-lfs`, the same for the
+    clone's checkout and for every checkpoint (pointers stay pointers).
+    """
+    lfs = shutil.which("git-lfs")
+    if lfs is None:
+        return ()
+    return (
+        ("filter.lfs.process", f"{shlex.quote(lfs)} filter-process"),
+        ("filter.lfs.clean", f"{shlex.quote(lfs)} clean -- %f"),
+        ("filter.lfs.smudge", f"{shlex.quote(lfs)} smudge -- %f"),
+        ("filter.lfs.required", "true"),
+    )
 
 
 async def run(
