@@ -103,6 +103,8 @@ class Settings(BaseSettings):
     github_webhook_secret: SecretStr | None = None
     github_client_id: str | None = None
     github_client_secret: SecretStr | None = None
+    # Commits of a project made by a user signed in with GitHub are authored as that user.
+    github_commit_as_user: bool = False
     # Longest wait for a GitHub rate limit to reset before the call fails.
     github_max_wait_s: float = 120.0
     sandbox_paths: Annotated[tuple[Path, ...], NoDecode] = ()

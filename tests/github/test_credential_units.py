@@ -135,3 +135,17 @@ def test_which_urls_are_on_github() -> None:
     assert (
         github_repo("http://127.0.0.1:9/acme/api.git", github_url="http://127.0.0.1:9") == expected
     )
+
+
+def test_commits_can_be_authored_by_the_projects_github_user() -> None:
+    from forgeline.github.authorship import commit_author
+    from forgeline.settings import Settings
+    from forgeline.store.schemas import ProjectRecord
+
+    mine = ProjectRecord.model_construct(owner="github:alice")
+    nobody = ProjectRecord.model_construct(owner=None)
+    on = Settings(github_commit_as_user=True, commit_author_name="F", commit_author_email="f@x")
+    assert commit_author(on, mine) == ("alice", "alice@users.noreply.github.com")
+    assert commit_author(on, nobody) == ("F", "f@x")
+    off = on.model_copy(update={"github_commit_as_user": False})
+    assert commit_author(off, mine) == ("F", "f@x")

@@ -17,6 +17,7 @@ from typing import Any
 from forgeline.agents.loop import AgentRun
 from forgeline.domain.events import EventType
 from forgeline.domain.messages import Message
+from forgeline.github.authorship import commit_author
 from forgeline.github.pulls import publish_pull_requests
 from forgeline.orchestrator.agent_task import run_agent_task
 from forgeline.orchestrator.context import PhaseContext
@@ -102,11 +103,9 @@ class Checkpoints:
             agent=self.ctx.agent,
         )
         message += staged.note()
+        author_name, author_email = commit_author(settings, self.ctx.project)
         sha = await git.commit_staged(
-            repo,
-            message,
-            author_name=settings.commit_author_name,
-            author_email=settings.commit_author_email,
+            repo, message, author_name=author_name, author_email=author_email
         )
         return sha, message, files
 
