@@ -13,7 +13,7 @@ import pytest
 from forgeline.testing.fake_replies import FakeToolCall, FakeTurn
 from forgeline.testing.fakellm import FakeLLM
 
-from .helpers import cli_env, forgeline, git, make_repo, summary, write_script
+from .helpers import cli_env, forgeline, git, make_repo, read_events, summary, write_script
 
 REQUEST = "Describe the notes tool"
 APPROVE: list[dict[str, Any]] = [
@@ -67,6 +67,10 @@ def scripted_edit() -> list[dict[str, Any]]:
     ]
 
 
+def env_of(tmp_path: Path) -> dict[str, str]:
+    return cli_env(tmp_path / "home")
+
+
 def run(tmp_path: Path, repo: Path, agents: dict[str, Any], name: str, **env: str) -> Any:
     script = write_script(tmp_path / f"{name}.yaml", agents)
     args = ["run", REQUEST, "--repo", str(repo), "--phases", "implementation", "--json"]
@@ -104,8 +108,9 @@ def test_gate_exhaustion_after_max_rounds(tmp_path: Path) -> None:
             "the test overwatcher ended without calling Report",
         ),
         (APPROVE, "the scripted model has no more turns for agent 'test'"),
+        ([], "the scripted model has no more turns for agent 'test'"),
     ],
-    ids=["never-reports", "fails"],
+    ids=["never-reports", "fails", "fails-everywhere"],
 )
 def test_an_overwatcher_that_fails_at_the_gate_fails_the_run(
     tmp_path: Path, test_agent: list[dict[str, Any]], expected: str
@@ -121,8 +126,13 @@ def test_an_overwatcher_that_fails_at_the_gate_fails_the_run(
     assert proc.returncode == 1, proc.stderr[-3000:]
     result = summary(proc)
     assert result["status"] == "failed" and result["gate"]["passed"] is False
-    assert "an overwatcher failed at the final gate" in result["error"]
+    assert "an overwatcher failed at the final gate (test)" in result["error"]
     assert expected in result["error"]
+    warnings = [
+        e["data"]["message"] for e in read_events(env_of(tmp_path)) if e["type"] == "warning"
+    ]
+    failed_checkpoint = [w for w in warnings if "failed on its checkpoint" in w]
+    assert len(failed_checkpoint) == (0 if test_agent else 1)
 
 
 def test_second_project_same_repo_round_two_gets_findings_and_edits_again(tmp_path: Path) -> None:

@@ -44,6 +44,7 @@ class Checkpoints:
     run_base: dict[str, int]
     commits: list[dict[str, str]] = field(default_factory=list)
     children: list[str] = field(default_factory=list)
+    warned: set[str] = field(default_factory=set)
     last_finding: int = 0
     runs: int = 0
     review: bool = True
@@ -240,13 +241,18 @@ async def implement(
 
 async def run_gate(ctx: PhaseContext, hooks: Checkpoints, round_: int) -> dict[str, Any]:
     """Wait for checkpoint overwatchers, then run all three over the whole diff."""
-    await wait_for(hooks.children)
+    await _warn_failed_checkpoints(ctx, hooks)
     heads = await durable_step("heads", lambda: _heads(ctx))
     gate_ids = await hooks.start_overwatchers("gate", heads, round_=round_)
     results = await wait_for(gate_ids)
-    failed = [r for r in results if r.get("status") != "completed"]
+    failed = [
+        (a, r) for a, r in zip(OVERWATCHERS, results, strict=True) if r.get("status") != "completed"
+    ]
     if failed:
-        raise PhaseError("an overwatcher failed at the final gate: " + str(failed[0].get("error")))
+        agent, result = failed[0]
+        raise PhaseError(
+            f"an overwatcher failed at the final gate ({agent}): {result.get('error')}"
+        )
     blockers = [f for r in results for f in r.get("findings", []) if f["severity"] == "blocker"]
     gate = {
         "round": round_,
@@ -267,6 +273,20 @@ async def run_gate(ctx: PhaseContext, hooks: Checkpoints, round_: int) -> dict[s
         await durable_step("resolve_findings", lambda: _resolve_all(ctx))
     await ctx.emit(EventType.GATE, {k: v for k, v in gate.items() if k != "feedback"})
     return gate
+
+
+async def _warn_failed_checkpoints(ctx: PhaseContext, hooks: Checkpoints) -> None:
+    """Wait for the checkpoint overwatchers; each one that failed is a warning, once."""
+    results = await wait_for(hooks.children)
+    for task_id, result in zip(hooks.children, results, strict=True):
+        if result.get("status") == "completed" or task_id in hooks.warned:
+            continue
+        hooks.warned.add(task_id)
+        message = (
+            f"overwatcher {task_id} failed on its checkpoint: {result.get('error')} "
+            "(the final gate runs it again)"
+        )
+        await ctx.emit(EventType.WARNING, {"message": message})
 
 
 async def _heads(ctx: PhaseContext) -> dict[str, str]:
