@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from forgeline import __version__
-from forgeline.api import evidence, github_routes, original, resources, signin
+from forgeline.api import evidence, github_routes, original, resources, signin, ui_routes
 from forgeline.api.auth import AuthMiddleware, build_auth
 from forgeline.api.csrf import CsrfMiddleware
 from forgeline.api.errors import install_error_handlers
@@ -62,6 +62,7 @@ def create_app(settings: Settings, *, bound_host: str | None = None) -> FastAPI:
     app.include_router(resources.router)
     app.include_router(evidence.router)
     app.include_router(github_routes.router)
+    app.include_router(ui_routes.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _add_security(app, settings, bound_host=bound_host)

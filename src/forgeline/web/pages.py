@@ -8,13 +8,15 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from forgeline.api.deps import ServiceDep, SettingsDep, StoreDep
-from forgeline.api.documents import DOCUMENT_KINDS, read_document, repository_diffs
-from forgeline.api.paths import scrub
+from forgeline.api.documents import DOCUMENT_KINDS, read_document
 from forgeline.api.projects import public_task
-from forgeline.domain.errors import ForgelineError
 from forgeline.github.ownership import visible
 from forgeline.orchestrator.service import UNFINISHED, Service
 from forgeline.store import TaskRecord
+from forgeline.web import reviewpage
+from forgeline.web.controls import controls
+from forgeline.web.providers import default_model, model_choices, shown_model
+from forgeline.web.settingsview import settings_view
 from forgeline.web.templating import TEMPLATES
 
 STEPS = ("research", "planning", "implementation", "documentation")
@@ -46,41 +48,70 @@ def current_task(tasks: list[TaskRecord]) -> TaskRecord | None:
     return unfinished[0] if unfinished else None
 
 
+def _model_context(settings: Any, current: str | None) -> dict[str, Any]:
+    return {
+        "default_model": shown_model(default_model(settings)),
+        "model_choices": model_choices(settings, current),
+    }
+
+
 @router.get("/", response_class=HTMLResponse)
 async def index(request: Request, store: StoreDep, settings: SettingsDep) -> HTMLResponse:
-    """Projects list and the New project form."""
+    """Projects list (with a filter and Delete) and the New project form."""
     projects = [p for p in await store.list_projects() if visible(p)]
-    context = {"projects": projects, "default_model": settings.model or ""}
+    context = {"projects": projects, **_model_context(settings, None)}
     return TEMPLATES.TemplateResponse(request, "index.html", context)
+
+
+@router.get("/settings", response_class=HTMLResponse)
+async def settings_page(request: Request, settings: SettingsDep) -> HTMLResponse:
+    """Providers and whether their keys are present, sandbox, network, budgets."""
+    context = {"settings": settings_view(settings)}
+    return TEMPLATES.TemplateResponse(request, "settings.html", context)
+
+
+async def _review_context(service: Service, project_id: str) -> dict[str, Any]:
+    store = service.store
+    findings = await store.list_findings(project_id)
+    home = service.runtime.settings.home
+    reviews, placed = await reviewpage.repo_reviews(store, home, project_id, findings)
+    return {
+        "reviews": reviews,
+        "placed": placed,
+        "findings": findings,
+        "rounds": reviewpage.finding_rounds(findings),
+        "gate": await reviewpage.latest_gate(store, project_id),
+        "evidence": await reviewpage.evidence(store, project_id),
+        "models": await reviewpage.models_by_agent(store, project_id),
+        "budget": await reviewpage.budget_of(store, project_id),
+        "usage": await store.usage_summary(project_id),
+    }
 
 
 async def _project_context(service: Service, project_id: str) -> dict[str, Any]:
     store = service.store
-    home = service.runtime.settings.home
+    settings = service.runtime.settings
     project = await store.get_project(project_id)
     tasks = [public_task(service, t) for t in await store.list_tasks(project_id)]
-    repositories = await store.list_repositories(project_id)
-    documents = {kind: await read_document(home, project_id, kind) for kind in DOCUMENT_KINDS}
-    try:
-        diffs = await repository_diffs(home, project_id, repositories)
-    except ForgelineError as exc:
-        diffs = [{"repo": "(workspace)", "diff": "", "error": scrub(home, str(exc))}]
+    questions = await store.list_questions(project_id)
     return {
         "project": project,
-        "repositories": repositories,
+        "project_model": shown_model(project.model),
+        "repositories": await store.list_repositories(project_id),
         "tasks": tasks,
         "steps": phase_steps(project.phases, tasks),
         "task": current_task(tasks),
-        "questions": await store.list_questions(project_id, pending=True),
-        "documents": documents,
-        "diffs": diffs,
-        "findings": await store.list_findings(project_id),
-        "usage": await store.usage_summary(project_id),
+        "controls": controls(project, tasks),
+        "questions": [q for q in questions if q.pending],
+        "answered": [q for q in questions if not q.pending],
+        "documents": {k: await read_document(settings.home, project_id, k) for k in DOCUMENT_KINDS},
+        **_model_context(settings, project.model),
+        **await _review_context(service, project_id),
     }
 
 
 @router.get("/projects/{project_id}", response_class=HTMLResponse)
 async def project_page(request: Request, project_id: str, service: ServiceDep) -> HTMLResponse:
-    """One project: phases, controls, live log, questions, documents, diff, findings, usage."""
+    """One project as a review: phases, controls, live log, questions, documents, the change."""
     context = await _project_context(service, project_id)
     return TEMPLATES.TemplateResponse(request, "project.html", context)

@@ -1,11 +1,15 @@
 "use strict";
-// Forgeline web UI: form submission, phase controls, answers, documents and the live log.
+// Forgeline web UI: forms, phase controls with confirmations, answers, documents, model choice.
+// Errors are shown beside the control that caused them (`.field-error` next to it).
 
-function say(text, isError) {
+function say(text) {
   const status = document.getElementById("status");
-  if (!status) return;
-  status.textContent = text;
-  status.className = isError ? "status error" : "status";
+  if (status) status.textContent = text;
+}
+
+function showError(slot, text) {
+  if (!slot) return;
+  slot.textContent = text || "";
 }
 
 async function api(method, url, body) {
@@ -27,44 +31,110 @@ async function api(method, url, body) {
   return data;
 }
 
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
+// ---- Confirmation dialog ------------------------------------------------------
+function confirmDialog(text, yesLabel) {
+  const dialog = document.getElementById("confirm");
+  if (!dialog) return Promise.resolve(true);
+  dialog.querySelector("#confirm-text").textContent = text;
+  dialog.querySelector("#confirm-yes").textContent = yesLabel || "Confirm";
+  dialog.returnValue = "";
+  const opener = document.activeElement;
+  dialog.showModal();
+  return new Promise((resolve) => {
+    dialog.addEventListener("close", () => {
+      if (opener && opener.isConnected) opener.focus();
+      resolve(dialog.returnValue === "confirm");
+    }, { once: true });
+  });
 }
 
-// ---- New project form -------------------------------------------------------
-function setupNewProject() {
-  const form = document.getElementById("new-project");
-  if (!form) return;
+// ---- Projects list and the New project form ---------------------------------
+function setupFilter() {
+  const filter = document.getElementById("project-filter");
+  if (!filter) return;
+  filter.addEventListener("input", () => {
+    const words = filter.value.toLowerCase().trim();
+    let shown = 0;
+    document.querySelectorAll("#project-list > li").forEach((li) => {
+      li.hidden = words !== "" && !li.dataset.name.includes(words);
+      if (!li.hidden) shown += 1;
+    });
+    document.getElementById("no-match").hidden = shown !== 0;
+  });
+}
+
+function setupDelete() {
+  document.querySelectorAll("button[data-delete]").forEach((button) => {
+    button.addEventListener("click", async () => {
+      const slot = button.parentElement.querySelector(".field-error");
+      if (!(await confirmDialog(button.dataset.confirm, "Delete"))) return;
+      try {
+        await api("DELETE", "/api/projects/" + encodeURIComponent(button.dataset.delete));
+        button.closest("li").remove();
+        say("Project deleted.");
+      } catch (error) {
+        showError(slot, "Could not delete: " + error.message);
+      }
+    });
+  });
+}
+
+function updateRemoveButtons(form) {
+  const rows = form.querySelectorAll(".repo-row");
+  rows.forEach((row) => { row.querySelector("[data-remove-repo]").hidden = rows.length < 2; });
+}
+
+function setupRepoRows(form) {
   document.getElementById("add-repo").addEventListener("click", () => {
     const rows = form.querySelectorAll(".repo-row");
     const copy = rows[0].cloneNode(true);
     copy.querySelectorAll("input").forEach((input) => { input.value = ""; input.required = false; });
     rows[rows.length - 1].after(copy);
+    updateRemoveButtons(form);
+    copy.querySelector("input").focus();
   });
+  form.addEventListener("click", (event) => {
+    const remove = event.target.closest("[data-remove-repo]");
+    if (!remove) return;
+    const row = remove.closest(".repo-row");
+    const rows = [...form.querySelectorAll(".repo-row")];
+    const next = rows[rows.indexOf(row) + 1] || rows[rows.indexOf(row) - 1];
+    row.remove();
+    form.querySelector(".repo-row [name=repo_url]").required = true;
+    updateRemoveButtons(form);
+    next.querySelector("input").focus();
+  });
+}
+
+function newProjectBody(form) {
+  const repositories = [];
+  form.querySelectorAll(".repo-row").forEach((row) => {
+    const url = row.querySelector("[name=repo_url]").value.trim();
+    const branch = row.querySelector("[name=repo_branch]").value.trim();
+    if (url) repositories.push(branch ? { url, branch } : { url });
+  });
+  const phases = [...form.querySelectorAll("[name=phases]:checked")].map((box) => box.value);
+  return { feature_request: form.feature_request.value, repositories, phases, model: form.model.value || null };
+}
+
+function setupNewProject() {
+  const form = document.getElementById("new-project");
+  if (!form) return;
+  setupRepoRows(form);
+  const slot = document.getElementById("create-error");
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const repositories = [];
-    form.querySelectorAll(".repo-row").forEach((row) => {
-      const url = row.querySelector("[name=repo_url]").value.trim();
-      const branch = row.querySelector("[name=repo_branch]").value.trim();
-      if (url) repositories.push(branch ? { url, branch } : { url });
-    });
-    const phases = [...form.querySelectorAll("[name=phases]:checked")].map((box) => box.value);
-    const body = {
-      feature_request: form.feature_request.value,
-      repositories,
-      phases,
-      model: form.model.value.trim() || null,
-    };
-    say("Creating the project (cloning repositories)…");
+    const button = form.querySelector("button[type=submit]");
+    showError(slot, "");
+    button.disabled = true;
+    button.textContent = "Creating (cloning repositories)…";
     try {
-      const project = await api("POST", "/api/projects", body);
+      const project = await api("POST", "/api/projects", newProjectBody(form));
       window.location.href = "/projects/" + encodeURIComponent(project.id);
     } catch (error) {
-      say("Could not create the project: " + error.message, true);
+      showError(slot, "Could not create the project: " + error.message);
+      button.disabled = false;
+      button.textContent = "Create project";
     }
   });
 }
@@ -75,9 +145,12 @@ function projectId() {
   return root ? root.dataset.project : null;
 }
 
+function openDetails(section) {
+  return new Set([...section.querySelectorAll("details[id]")].filter((d) => d.open).map((d) => d.id));
+}
+
 async function refresh() {
-  const id = projectId();
-  const response = await fetch("/projects/" + encodeURIComponent(id));
+  const response = await fetch("/projects/" + encodeURIComponent(projectId()));
   if (!response.ok) return;
   const page = new DOMParser().parseFromString(await response.text(), "text/html");
   document.querySelectorAll(".refresh").forEach((section) => {
@@ -87,14 +160,13 @@ async function refresh() {
     if (section.querySelector(".editor:not([hidden])")) return;
     const fresh = page.getElementById(section.id);
     if (!fresh) return;
-    const focusedAction = active && section.contains(active) ? active.dataset.action : null;
-    const focusedPhase = focusedAction ? active.dataset.phase : null;
+    const errors = [...section.querySelectorAll(".field-error[id]")].filter((p) => p.textContent);
+    const focusedId = active && section.contains(active) ? active.id : null;
+    const opened = openDetails(section);
     section.innerHTML = fresh.innerHTML;
-    if (focusedAction) {
-      const selector = `[data-action="${focusedAction}"]` + (focusedPhase ? `[data-phase="${focusedPhase}"]` : "");
-      const again = section.querySelector(selector);
-      if (again) again.focus();
-    }
+    errors.forEach((p) => { const again = section.querySelector("#" + CSS.escape(p.id)); if (again) again.textContent = p.textContent; });
+    opened.forEach((id) => { const d = section.querySelector("#" + CSS.escape(id)); if (d) d.open = true; });
+    if (focusedId) { const again = document.getElementById(focusedId); if (again) again.focus(); }
   });
 }
 
@@ -103,10 +175,17 @@ function scheduleRefresh() {
   clearTimeout(refreshTimer);
   refreshTimer = setTimeout(() => refresh().catch(() => {}), 300);
 }
+window.forgelineRefresh = scheduleRefresh;
 
 async function onControl(button) {
   const id = projectId();
   const action = button.dataset.action;
+  const slot = document.getElementById("controls-error");
+  showError(slot, "");
+  if (button.dataset.confirm) {
+    const yes = action === "cancel" ? "Cancel the task" : `Run ${button.dataset.phase} again`;
+    if (!(await confirmDialog(button.dataset.confirm, yes))) return;
+  }
   try {
     if (action === "start") {
       const task = await api("POST", `/api/projects/${encodeURIComponent(id)}/phases/${button.dataset.phase}/start`);
@@ -116,13 +195,15 @@ async function onControl(button) {
       say(`Task ${task.id} is ${task.status}.`);
     }
   } catch (error) {
-    say(error.message, true);
+    showError(slot, `${button.textContent}: ${error.message}`);
   }
-  reconnectLog();
+  if (window.forgelineLog) window.forgelineLog.reconnect();
   scheduleRefresh();
 }
 
 async function onAnswers(form) {
+  const slot = document.getElementById("answers-error");
+  showError(slot, "");
   const sets = [...form.querySelectorAll("fieldset.question")];
   try {
     for (const set of sets) {
@@ -132,11 +213,23 @@ async function onAnswers(form) {
       await api("POST", `/api/questions/${encodeURIComponent(qid)}/answer`, { selected, other: other || null });
     }
     say("Answers sent.");
-    form.remove();
   } catch (error) {
-    say("Could not send the answers: " + error.message, true);
+    showError(slot, "Could not send the answers: " + error.message);
+    return;
   }
   scheduleRefresh();
+}
+
+async function onModel(form) {
+  const slot = document.getElementById("model-error");
+  showError(slot, "");
+  try {
+    await api("PATCH", `/api/projects/${encodeURIComponent(projectId())}`, { model: form.model.value || null });
+    say("Model saved.");
+    scheduleRefresh();
+  } catch (error) {
+    showError(slot, "Could not change the model: " + error.message);
+  }
 }
 
 async function onDocument(button) {
@@ -144,6 +237,7 @@ async function onDocument(button) {
   const editor = card.querySelector(".editor");
   const save = card.querySelector("[data-action=save]");
   const edit = card.querySelector("[data-action=edit]");
+  const slot = card.querySelector(".field-error");
   if (button.dataset.action === "edit") {
     editor.hidden = false; save.hidden = false; edit.hidden = true;
     editor.querySelector("textarea").focus();
@@ -151,6 +245,7 @@ async function onDocument(button) {
   }
   const kind = card.dataset.kind;
   const content = editor.querySelector("textarea").value;
+  showError(slot, "");
   try {
     const doc = await api("PUT", `/api/projects/${encodeURIComponent(projectId())}/documents/${kind}`, { content });
     card.querySelector(".rendered").innerHTML = doc.html;
@@ -158,141 +253,27 @@ async function onDocument(button) {
     edit.focus();
     say(`${kind}.md saved.`);
   } catch (error) {
-    say(`Could not save ${kind}.md: ` + error.message, true);
+    showError(slot, `Could not save ${kind}.md: ` + error.message);
   }
-}
-
-// ---- Live log ---------------------------------------------------------------
-const REFRESH_ON = new Set([
-  "phase_started", "task_started", "task_completed", "task_failed", "task_paused",
-  "task_resumed", "task_cancelled", "phase_completed", "question_asked",
-  "question_answered", "finding", "commit", "document_updated", "usage", "gate",
-]);
-
-function short(value) {
-  const text = typeof value === "string" ? value : JSON.stringify(value);
-  return text.length > 120 ? text.slice(0, 117) + "…" : text;
-}
-
-function logLine(kind, text) {
-  const line = el("div", "entry " + kind, text);
-  return line;
-}
-
-function renderEvent(log, event) {
-  const data = event.data || {};
-  const agent = data.agent ? `[${data.agent}] ` : "";
-  let node = null;
-  switch (event.type) {
-    case "model_text":
-      node = logLine("text", agent + data.text);
-      break;
-    case "tool_call": {
-      node = el("details", "entry tool");
-      node.dataset.call = data.id || "";
-      const input = data.input || {};
-      const first = Object.values(input)[0];
-      node.append(el("summary", "", `${agent}${data.name}(${first === undefined ? "" : short(first)})`));
-      node.append(el("pre", "result muted", "running…"));
-      break;
-    }
-    case "tool_result": {
-      const target = [...log.querySelectorAll("details.tool")].reverse()
-        .find((d) => d.dataset.call === (data.id || "") && !d.dataset.done);
-      if (target) {
-        const pre = target.querySelector("pre");
-        pre.textContent = data.content || "";
-        pre.className = data.is_error ? "result error" : "result";
-        target.dataset.done = "1";
-        if (data.is_error) target.classList.add("failed");
-        return;
-      }
-      node = logLine("tool", `${agent}${data.name} → ${short(data.content || "")}`);
-      break;
-    }
-    case "todos":
-      node = el("ul", "entry todos");
-      (data.todos || []).forEach((t) => node.append(el("li", "todo-" + t.status, `${t.status === "completed" ? "☑" : t.status === "in_progress" ? "▶" : "☐"} ${t.content}`)));
-      break;
-    case "finding":
-      node = logLine("finding sev-" + data.severity, `${agent}${data.severity}: ${data.path ? data.path + (data.line ? ":" + data.line : "") + " " : ""}${data.message}`);
-      break;
-    case "commit":
-      node = logLine("commit", `commit ${String(data.sha || "").slice(0, 10)} in ${data.repo}: ${data.message}`);
-      break;
-    case "question_asked":
-      node = logLine("question", `${(data.questions || []).length} question(s) asked: answer them above`);
-      break;
-    case "usage":
-      return;
-    case "agent_override":
-      node = logLine(data.accepted ? "event" : "event error", `repository agent file ${data.repo}/${data.path}: ${data.reason}`);
-      break;
-    default:
-      node = logLine("event", `${event.type} ${short(data.phase || data.error || data.message || data.document || "")}`);
-  }
-  log.append(node);
-  log.scrollTop = log.scrollHeight;
-}
-
-let logSource = null;
-let lastSeq = 0;
-const seen = new Set();
-
-// The server ends the stream with `idle` once the project has finished; reopen it
-// (after the last event seen) when the user starts or resumes work.
-function reconnectLog() {
-  if (logSource === null) setupLog();
-}
-
-function setupLog() {
-  const log = document.getElementById("log");
-  if (!log || !window.EventSource) return;
-  const url = `/api/projects/${encodeURIComponent(projectId())}/events?after=${lastSeq}`;
-  const source = new EventSource(url);
-  logSource = source;
-  source.addEventListener("idle", () => {
-    source.close();
-    logSource = null;
-  });
-  // Events up to the page's last sequence number are history: logged, not announced.
-  const historyEnd = Number(document.getElementById("project").dataset.lastSeq || 0);
-  const handle = (message) => {
-    const event = JSON.parse(message.data);
-    if (seen.has(event.seq)) return;
-    seen.add(event.seq);
-    lastSeq = Math.max(lastSeq, event.seq);
-    renderEvent(log, event);
-    if (event.seq <= historyEnd) return;
-    if (event.type === "task_failed") say(`${event.data.agent || "task"} failed: ${event.data.error || ""}`, true);
-    if (event.type === "question_asked") say("The agent is asking questions.");
-    if (event.type === "phase_completed") say(`${event.data.phase} completed.`);
-    if (REFRESH_ON.has(event.type)) scheduleRefresh();
-  };
-  source.onmessage = handle;
-  ["phase_started", "task_started", "model_text", "tool_call", "tool_result", "question_asked",
-    "question_answered", "finding", "commit", "task_paused", "task_resumed", "task_completed",
-    "task_failed", "task_cancelled", "usage", "phase_completed", "todos", "warning", "gate",
-    "push", "document_updated", "agent_override"].forEach((type) => source.addEventListener(type, handle));
 }
 
 function setupProject() {
   if (!projectId()) return;
   document.addEventListener("click", (event) => {
     const button = event.target.closest("button[data-action]");
-    if (!button) return;
+    if (!button || button.disabled) return;
     if (button.closest(".document")) onDocument(button);
     else onControl(button);
   });
   document.addEventListener("submit", (event) => {
-    if (event.target.id !== "answers") return;
-    event.preventDefault();
-    onAnswers(event.target);
+    if (event.target.id === "answers") { event.preventDefault(); onAnswers(event.target); }
+    if (event.target.id === "model-form") { event.preventDefault(); onModel(event.target); }
   });
-  setupLog();
 }
 
 document.addEventListener("DOMContentLoaded", () => {
+  setupFilter();
+  setupDelete();
   setupNewProject();
   setupProject();
 });
