@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from forgeline.api.diffcap import cap_diff
 from forgeline.domain.events import EventType
@@ -11,6 +10,7 @@ from forgeline.store import Store
 from forgeline.web.review import FileDiff, parse_diff
 from forgeline.workspace import git
 from forgeline.workspace.git_run import run
+from forgeline.workspace.repo import GitRepo
 
 MAX_COMMITS = 50
 
@@ -42,15 +42,15 @@ async def commit_agents(store: Store, project_id: str) -> dict[str, str]:
     }
 
 
-async def _commit_diff(repo: Path, sha: str) -> str:
-    result = await run("show", "--no-color", "--no-ext-diff", "-M", "--format=", sha, cwd=repo)
+async def _commit_diff(repo: GitRepo, sha: str) -> str:
+    result = await run("show", "--no-color", "--no-ext-diff", "-M", "--format=", sha, repo=repo)
     return cap_diff(result.stdout).text
 
 
 async def repo_commits(
-    path: Path, name: str, base_sha: str, agents: dict[str, str]
+    path: GitRepo, name: str, base_sha: str, agents: dict[str, str]
 ) -> list[CommitView]:
-    """The commits after `base_sha` in the repository at `path`, oldest first."""
+    """The commits after `base_sha` in the repository `path`, oldest first."""
     commits = await git.log(path, MAX_COMMITS, since=base_sha)
     views = []
     for commit in reversed(commits):

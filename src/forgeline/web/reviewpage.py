@@ -77,7 +77,7 @@ async def _repo_review(
     files = parse_diff(diff["diff"], prefix=f"r-{repo.name}") if diff["diff"] else []
     review = RepoReview(repo.name, files, file_tree(files), note=diff.get("note"))
     if repo.base_sha:
-        path = open_workspace(home, project_id).repo_path(repo.name)
+        path = open_workspace(home, project_id).repo(repo.name)
         try:
             review.commits = await repo_commits(path, repo.name, repo.base_sha, agents)
         except ForgelineError as exc:
