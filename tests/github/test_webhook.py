@@ -117,8 +117,15 @@ def test_signed_webhook_and_api_start_review_rounds(
             assert accepted.status_code == 202, accepted.text
             again = anonymous.post("/webhooks/github", content=body, headers=headers)
             assert again.json()["status"] == "duplicate"
+            busy_body, busy_headers = delivery(review_payload(fake_github, 1))
+            busy = anonymous.post("/webhooks/github", content=busy_body, headers=busy_headers)
+            assert busy.status_code == 409, busy.text  # the round above still runs
             task_id = accepted.json()["task_id"]
             wait_for(lambda: _status(http, task_id) in ("completed", "failed"))
+            redelivered = anonymous.post(
+                "/webhooks/github", content=busy_body, headers=busy_headers
+            )
+            assert redelivered.json()["status"] == "ignored"  # not "duplicate": it was forgotten
             assert _status(http, task_id) == "completed"
             assert len(replies_to(fake_github, first)) == 1
 

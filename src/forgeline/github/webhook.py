@@ -80,7 +80,11 @@ async def handle(service: Service, event: Event) -> WebhookOutcome:
         return WebhookOutcome("ignored", "no Forgeline project has this pull request")
     if not await _has_open_threads(service, repo):
         return WebhookOutcome("ignored", "the review left no unresolved comment")
-    task = await start_iteration(service, repo.project_id)
+    try:
+        task = await start_iteration(service, repo.project_id)
+    except ForgelineError:  # e.g. a task still runs (409): GitHub's "Redeliver" may retry
+        await service.store.forget_delivery(event.delivery_id)
+        raise
     return WebhookOutcome("started", f"review round for project {repo.project_id}", task.id)
 
 

@@ -32,6 +32,16 @@ class GitHubMixin(StoreCore):
         except IntegrityError:
             return False
 
+    async def forget_delivery(self, delivery_id: str) -> None:
+        """Forget a delivery that could not be acted on, so that GitHub may redeliver it."""
+
+        async def remove(session: AsyncSession) -> None:
+            row = await session.get(GitHubDeliveryRow, delivery_id)
+            if row is not None:
+                await session.delete(row)
+
+        await self._write(remove)
+
     async def repositories_with_pull_requests(self) -> list[RepositoryRecord]:
         """Every repository of every project that has a pull request recorded."""
 
