@@ -63,6 +63,15 @@ def run(
         float | None,
         typer.Option("--max-cost", help="The project's budget in USD (DESIGN §15).", metavar="USD"),
     ] = None,
+    setup: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--setup",
+            help="Setup command per repository, in --repo order ('auto': the default, "
+            "'none': no setup).",
+            metavar="CMD",
+        ),
+    ] = None,
 ) -> None:
     """Run the workflow on REQUEST over the given repositories."""
     from forgeline.console.commands import RunOptions, run_command
@@ -79,6 +88,7 @@ def run(
         allow_network=allow_network,
         pr=pr,
         max_cost=max_cost,
+        setups=setup or [],
     )
     raise typer.Exit(_run_async(run_command(options)))
 

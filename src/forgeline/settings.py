@@ -90,6 +90,11 @@ class Settings(BaseSettings):
     bash_default_timeout_ms: int = 120_000
     bash_max_timeout_ms: int = 600_000
     max_tool_output_chars: int = 30_000
+    # Repository environments (DESIGN §11): setup's time limit, the interpreter a detected
+    # Python setup uses (default: the system's python3), and the shared package caches.
+    setup_timeout_s: float = Field(default=900.0, gt=0)
+    setup_python: str | None = None
+    cache_dir: Path | None = None
     # Seconds of silence before an SSE keep-alive (and the idle check that ends a stream).
     sse_keepalive_s: float = 15.0
     # GitHub (DESIGN §13): where repositories and the REST API live, and the credentials.
@@ -126,6 +131,11 @@ class Settings(BaseSettings):
         """`allowed_hosts` as lower-case names."""
         names = (name.strip().lower().rstrip(".") for name in self.allowed_hosts.split(","))
         return frozenset(name for name in names if name)
+
+    @property
+    def shared_cache_dir(self) -> Path:
+        """The package caches shared by every project's setup (`FORGELINE_CACHE_DIR`)."""
+        return self.cache_dir or self.home / "cache"
 
     @property
     def agents_dir(self) -> Path:

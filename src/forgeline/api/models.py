@@ -20,6 +20,18 @@ class RepositoryIn(BaseModel):
     model_config = _STRICT
     url: str = Field(min_length=1, max_length=4096)
     branch: str | None = Field(default=None, max_length=255)
+    setup: str | None = Field(
+        default=None,
+        max_length=20_000,
+        description="Setup command (DESIGN §11); omit or 'auto' for the default, 'none' for none.",
+    )
+
+    @field_validator("setup")
+    @classmethod
+    def _no_nul(cls, setup: str | None) -> str | None:
+        if setup is not None and "\0" in setup:
+            raise ValueError("the setup command cannot contain a NUL character")
+        return setup
 
     @field_validator("url")
     @classmethod

@@ -39,7 +39,8 @@ async def create_project(service: Service, body: InitializeRequest) -> ProjectRe
     return await service.create_project(
         feature_request=body.feature_request,
         repositories=[
-            RepoSpec(url=r.url.strip(), branch=r.branch or None) for r in body.repositories
+            RepoSpec(url=r.url.strip(), branch=r.branch or None, setup=r.setup)
+            for r in body.repositories
         ],
         name=body.name,
         project_id=body.project_id,

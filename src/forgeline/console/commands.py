@@ -6,7 +6,7 @@ import asyncio
 import json
 import signal
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,8 +45,21 @@ class RunOptions:
     allow_network: bool = False
     pr: str = "draft"
     max_cost: float | None = None
+    setups: list[str] = field(default_factory=list)
     settings: Settings | None = None
     intro: str = ""
+
+
+def check_setups(setups: list[str], repos: list[str]) -> None:
+    """`--setup` is per repository: never more of them than `--repo`s."""
+    if len(setups) > len(repos):
+        raise UserError(
+            f"{len(setups)} --setup commands for {len(repos)} --repo: give at most one per "
+            "repository, in --repo order ('auto' keeps a repository's default)"
+        )
+    for command in setups:
+        if "\0" in command:
+            raise UserError("a --setup command cannot contain a NUL character")
 
 
 def make_console(json_output: bool) -> Console:
@@ -78,13 +91,18 @@ async def run_command(options: RunOptions) -> int:
         check_budget(options.max_cost)
         model = validate_model_spec(options.model or default_model_spec(settings))
         answers = answer_source(options.answers, options.auto_answer, console)
+        check_setups(options.setups, options.repos)
     except ForgelineError as exc:
         console.print(f"[red]error:[/] {safe(exc)}")
         return EXIT_USAGE
     runtime = await Runtime.start(settings, role="cli", listen=False)
     try:
         service = Service(runtime)
-        specs = [RepoSpec(url=r, branch=options.base_branch) for r in options.repos]
+        setups = [*options.setups, *[None] * len(options.repos)]
+        specs = [
+            RepoSpec(url=r, branch=options.base_branch, setup=setup)
+            for r, setup in zip(options.repos, setups, strict=False)
+        ]
         try:
             project = await service.create_project(
                 feature_request=options.request,

@@ -161,6 +161,33 @@ class Progress:
     def _on_task_resumed(self, d: dict[str, Any]) -> None:
         self._line(f"[yellow]▶ {one_line(d.get('agent'))} resumed[/]")
 
+    def _on_setup_started(self, d: dict[str, Any]) -> None:
+        self._line(
+            f"[bold blue]⚙[/] setup {one_line(d.get('repo', ''))} "
+            f"[dim]({one_line(d.get('source', ''))})[/]: {one_line(d.get('command', ''), 140)}"
+        )
+
+    def _on_setup_output(self, d: dict[str, Any]) -> None:
+        lines = [ln for ln in clean_lines(d.get("text", "")) if ln.strip()]
+        if lines:
+            more = f" [dim](+{len(lines) - 1} lines)[/]" if len(lines) > 1 else ""
+            self._line(f"    [dim]│ {one_line(lines[-1], 160)}[/]{more}")
+
+    def _on_setup_completed(self, d: dict[str, Any]) -> None:
+        how = "reused an identical environment" if d.get("reused") else "done"
+        self._line(
+            f"  [green]✓ setup {one_line(d.get('repo', ''))} {how}[/] "
+            f"[dim]in {float(d.get('seconds', 0)):.1f} s[/]"
+        )
+
+    def _on_setup_failed(self, d: dict[str, Any]) -> None:
+        self._line(
+            f"  [bold red]✗ setup {one_line(d.get('repo', ''))} failed[/] "
+            f"(exit {one_line(d.get('exit_code'))}): {one_line(d.get('command', ''), 160)}"
+        )
+        for line in clean_lines(d.get("tail", ""))[-10:]:
+            self._line(f"    [red]│ {one_line(line, 160)}[/]")
+
     def _on_warning(self, d: dict[str, Any]) -> None:
         self._line(f"  [yellow]! {safe(d.get('message', ''))}[/]")
 

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from forgeline.console.sanitize import safe as escape  # no control sequences, no markup
 from forgeline.domain.events import EventType
+from forgeline.environment.records import setup_json
 from forgeline.github.summary import print_pull_request
 from forgeline.orchestrator.evidence import failure_line, list_evidence
 from forgeline.orchestrator.service import Service
@@ -50,7 +51,7 @@ async def summarise(service: Service, task_id: str) -> Json:
         "repositories": repos,
         "gate": _gate(events.get(EventType.GATE, []), tasks),
         "evidence": [e.model_dump(exclude={"timed_out"}) for e in evidence],
-        "setup": {repo["name"]: None for repo in repos},
+        "setup": setup_json(service.runtime.settings.home, project.id, [r["name"] for r in repos]),
         "usage": usage.model_dump(mode="json"),
     }
 
@@ -103,6 +104,7 @@ def print_summary(console: Console, s: Json) -> None:
     if s.get("error"):
         console.print(f"[red]error:[/] {escape(str(s['error']))}")
     _print_pushes(console, s["repositories"])
+    _print_setup(console, s.get("setup") or {})
     _print_tests(console, s)
     console.print(f"[bold]Workspace[/]  {escape(s['workspace'])}")
     for repo in s["repositories"]:
@@ -114,6 +116,18 @@ def print_summary(console: Console, s: Json) -> None:
             console.print(f"   {c['sha'][:10]} {escape(c['subject'])}")
         print_pull_request(console, repo)
     _usage_table(console, s.get("usage") or {})
+
+
+def _print_setup(console: Console, setup: dict[str, Json | None]) -> None:
+    for name, result in setup.items():
+        if result is None:
+            continue
+        state = "[green]ok[/]" if result["exit_code"] == 0 else "[red]FAILED[/]"
+        how = ", reused" if result.get("reused") else ""
+        console.print(
+            f"[bold]Setup[/] {escape(name)}: {state} `{escape(result['command'])[:120]}` → exit "
+            f"{result['exit_code']} ({result['seconds']:g} s{how})"
+        )
 
 
 def _print_pushes(console: Console, repos: list[Json]) -> None:

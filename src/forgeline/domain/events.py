@@ -39,6 +39,10 @@ class EventType(StrEnum):
     CONTEXT_COMPACTED = "context_compacted"
     BUDGET_EXCEEDED = "budget_exceeded"
     AGENT_OVERRIDE = "agent_override"
+    SETUP_STARTED = "setup_started"
+    SETUP_OUTPUT = "setup_output"
+    SETUP_COMPLETED = "setup_completed"
+    SETUP_FAILED = "setup_failed"
 
 
 class NewEvent(BaseModel):

@@ -19,6 +19,7 @@ from forgeline.agents.repository import load_project_agents
 from forgeline.domain.errors import UserError
 from forgeline.domain.events import EventType, ListSink, NewEvent
 from forgeline.domain.messages import Message
+from forgeline.environment.view import EnvironmentView
 from forgeline.llm import default_model_spec, resolve_model
 from forgeline.llm.pricing import context_window
 from forgeline.orchestrator.budget import ProjectBudget
@@ -135,13 +136,30 @@ def sandbox_policy(runtime: Runtime, task: AgentTask) -> SandboxPolicy:
     return with_settings(policy, settings)
 
 
+async def prepare_environments(
+    runtime: Runtime, task: AgentTask, sink: DurableSink
+) -> EnvironmentView:
+    """Set up what is missing (phase agents only), then the agent's view of the environments."""
+    from forgeline.orchestrator.environments import agent_view, ensure_environments
+
+    if task.root.resolve() == task.ws.root.resolve():
+        await ensure_environments(
+            runtime, ws=task.ws, repos=task.repos, sink=sink, task_id=task.task_id
+        )
+    return await agent_view(
+        runtime, ws=task.ws, repos=task.repos, root=task.root, task_id=task.task_id
+    )
+
+
 async def run_agent_task(
     runtime: Runtime, task: AgentTask, *, sink: DurableSink, hooks: Hooks | None = None
 ) -> AgentResult:
     """Run the task's agent to its end, durably, continuing `task.messages`."""
     defn = await definition_for(runtime, task, sink=sink)
+    env = await prepare_environments(runtime, task, sink)
     rules = await project_rules(sources(task))
-    system = build_system_prompt(defn, rules=rules, workspace_overview=overview(task))
+    workspace = overview(task) + env.overview()
+    system = build_system_prompt(defn, rules=rules, workspace_overview=workspace)
     spec = model_spec(runtime, task, defn)
     await runtime.store.update_task(task.task_id, model=spec)  # shown in the API and CLI
     model = resolve_model(
@@ -154,7 +172,7 @@ async def run_agent_task(
         workspace=task.root.resolve(),
         agent=task.agent,
         writable=task.writable,
-        sandbox=sandbox_policy(runtime, task),
+        sandbox=env.apply(sandbox_policy(runtime, task)),
         sink=ListSink(),
         task_id=task.task_id,
         max_output_chars=runtime.settings.max_tool_output_chars,

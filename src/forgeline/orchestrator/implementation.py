@@ -22,6 +22,7 @@ from forgeline.github.pulls import publish_pull_requests
 from forgeline.orchestrator.agent_task import run_agent_task
 from forgeline.orchestrator.context import PhaseContext
 from forgeline.orchestrator.durable import create_child_task, durable_step
+from forgeline.orchestrator.environments import refresh_environments
 from forgeline.orchestrator.phases import (
     PhaseError,
     agent_task,
@@ -73,6 +74,7 @@ class Checkpoints:
         run.files_changed = False
         shas = await self.commit(_turn_text(run.messages))
         if shas and self.review:
+            await refresh_environments(self.ctx)  # a changed manifest: set up again first
             await self.start_overwatchers("checkpoint", shas, round_=0)
 
     async def commit(self, text: str) -> dict[str, str]:

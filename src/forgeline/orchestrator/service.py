@@ -114,7 +114,10 @@ class Service:
             [r.url for r in repositories],
             submodules=self.runtime.settings.submodules,
         )
-        repos = [NewRepository(**r.model_dump()) for r in meta.repositories]
+        repos = [
+            NewRepository(**r.model_dump(), setup=spec.setup)
+            for r, spec in zip(meta.repositories, repositories, strict=True)
+        ]
         project = await self.store.create_project(
             project_id=pid,
             repositories=repos,

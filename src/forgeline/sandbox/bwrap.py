@@ -20,7 +20,7 @@ import functools
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +28,7 @@ from forgeline.domain.errors import SandboxUnavailable
 from forgeline.sandbox.cgroup import pids_cgroup_parent
 from forgeline.sandbox.env import GITCONFIG, SANDBOX_TMP, SHELL, ripgrep_binary, user_bin_dir
 from forgeline.sandbox.seccomp import unix_socket_filter
-from forgeline.tools.base import SandboxPolicy
+from forgeline.tools.base import Bind, SandboxPolicy
 
 ALWAYS_HIDDEN: tuple[Path, ...] = (Path("/root"), Path("/home"), Path("/run"), Path("/var/run"))
 """Hidden from every sandboxed command, with the host user's `$HOME` (`/run` and
@@ -207,6 +207,9 @@ def _mounts(policy: SandboxPolicy, *, home: str, gitconfig_fd: int) -> list[list
         resolved = path.resolve()
         if resolved.exists():
             ops.append(["--ro-bind", str(resolved), str(resolved)])
+    bound, empty = _bind_ops(policy.binds)
+    ops += bound
+    hidden += empty
     ops.sort(key=lambda op: len(Path(op[-1]).parts))
     rg = ripgrep_binary()
     if rg is not None:
@@ -250,6 +253,32 @@ def _work_trees(writable: Path) -> list[Path]:
         return [writable]
     children = sorted(writable.iterdir()) if writable.is_dir() else []
     return [c for c in children if c.is_dir() and not c.is_symlink() and (c / ".git").is_file()]
+
+
+def _bind_ops(binds: Sequence[Bind]) -> tuple[list[list[str]], list[Path]]:
+    """Directories shown at another path; a writable one keeps `.git` and `.forgeline/`
+    read-only at its new place too (the same protection as a writable directory's)."""
+    ops: list[list[str]] = []
+    empty: list[Path] = []
+    for bind in binds:
+        source = bind.source.resolve()
+        if source != bind.source.absolute() or not _bindable(source, writable=bind.writable):
+            continue  # a symlink on the way (it could lead anywhere): never bound
+        ops.append(["--bind" if bind.writable else "--ro-bind", str(source), str(bind.target)])
+        if bind.writable:
+            protected, made = _protected_git_files(source)
+            ops += [[*op[:-1], _moved(op[-1], source, bind.target)] for op in protected]
+            empty += [Path(_moved(str(p), source, bind.target)) for p in made]
+    return ops, empty
+
+
+def _bindable(source: Path, *, writable: bool) -> bool:
+    """A directory, or (read-only) a file."""
+    return source.is_dir() or (not writable and source.is_file())
+
+
+def _moved(path: str, source: Path, target: Path) -> str:
+    return str(target / Path(path).relative_to(source))
 
 
 def bwrap_argv(

@@ -18,7 +18,7 @@ import shutil
 import signal
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,9 +80,16 @@ def _exit_code(returncode: int) -> int:
     return 128 - returncode if returncode < 0 else returncode
 
 
-async def _pump(stream: asyncio.StreamReader, collector: OutputCollector) -> None:
+OutputCallback = Callable[[bytes], None]
+
+
+async def _pump(
+    stream: asyncio.StreamReader, collector: OutputCollector, on_output: OutputCallback | None
+) -> None:
     while chunk := await stream.read(_CHUNK):
         collector.feed(chunk)
+        if on_output is not None:
+            on_output(chunk)
 
 
 async def _finish_reader(reader: asyncio.Task[None]) -> None:
@@ -120,7 +127,9 @@ async def _prepare(
             raise SandboxUnavailable(_unavailable_message(status.detail))
         fds = stack.enter_context(sandbox_fds())
         home = sandbox_home()
-        clean = clean_env(home=home, extra=env, path_prepend=policy.path_prepend)
+        clean = clean_env(
+            home=home, extra=_extra_env(policy, env), path_prepend=policy.path_prepend
+        )
         argv = bwrap_argv(status.bwrap, policy, command=command, env=clean, home=home, fds=fds)
         return _Prepared(argv=argv, env=clean, cwd=str(workspace), home_dir=None, pass_fds=fds.all)
     logger.warning(
@@ -130,8 +139,12 @@ async def _prepare(
         command,
     )
     home = await asyncio.to_thread(_make_host_home)
-    clean = clean_env(home=home, extra=env, path_prepend=policy.path_prepend)
+    clean = clean_env(home=home, extra=_extra_env(policy, env), path_prepend=policy.path_prepend)
     return _Prepared(argv=[*SHELL, command], env=clean, cwd=str(workspace), home_dir=home)
+
+
+def _extra_env(policy: SandboxPolicy, env: Mapping[str, str] | None) -> dict[str, str]:
+    return {**dict(policy.environment), **(env or {})}
 
 
 def _make_host_home() -> str:
@@ -176,6 +189,7 @@ async def run_command(
     max_output_chars: int = 30_000,
     env: Mapping[str, str] | None = None,
     limits: ResourceLimits | None = None,
+    on_output: OutputCallback | None = None,
 ) -> CommandResult:
     """Run `command` with `/bin/bash -o pipefail -c` in the workspace, sandboxed unless off.
 
@@ -186,6 +200,7 @@ async def run_command(
         max_output_chars: Most characters of output kept (head and tail).
         env: Extra environment variables; secret-looking names are dropped.
         limits: Resource limits (default: the policy's, else `ResourceLimits()`).
+        on_output: Called with each raw chunk of output as it arrives (setup streams it).
 
     Returns:
         The exit code, output and how the command ended.
@@ -201,7 +216,7 @@ async def run_command(
     started = time.monotonic()
     with contextlib.ExitStack() as stack:
         prepared = await _prepare(command, policy, env=env, stack=stack)
-        result = await _run_prepared(prepared, limits, timeout_s, max_output_chars)
+        result = await _run_prepared(prepared, limits, timeout_s, max_output_chars, on_output)
     exit_code, output, truncated, timed_out = result
     return CommandResult(
         exit_code=exit_code,
@@ -215,7 +230,11 @@ async def run_command(
 
 
 async def _run_prepared(
-    prepared: _Prepared, limits: ResourceLimits, timeout_s: float, max_output_chars: int
+    prepared: _Prepared,
+    limits: ResourceLimits,
+    timeout_s: float,
+    max_output_chars: int,
+    on_output: OutputCallback | None = None,
 ) -> tuple[int, str, bool, bool]:
     cgroup: PidsCgroup | None = None
     try:
@@ -223,7 +242,7 @@ async def _run_prepared(
         argv = launcher_argv(
             prepared.argv, limits=limits, cgroup_procs=cgroup.procs_file if cgroup else None
         )
-        return await _execute(argv, prepared, cgroup, timeout_s, max_output_chars)
+        return await _execute(argv, prepared, cgroup, timeout_s, max_output_chars, on_output)
     finally:
         if prepared.home_dir is not None:
             await asyncio.to_thread(shutil.rmtree, prepared.home_dir, True)
@@ -252,6 +271,7 @@ async def _execute(
     cgroup: PidsCgroup | None,
     timeout_s: float,
     max_output_chars: int,
+    on_output: OutputCallback | None = None,
 ) -> tuple[int, str, bool, bool]:
     collector = OutputCollector(max_output_chars)
     write_fd, stream, transport = await _open_pipe()
@@ -269,7 +289,7 @@ async def _execute(
             )
         finally:
             os.close(write_fd)
-        reader = asyncio.create_task(_pump(stream, collector))
+        reader = asyncio.create_task(_pump(stream, collector, on_output))
         try:
             timed_out = await _wait(proc, timeout_s)
         except BaseException:

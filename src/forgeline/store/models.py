@@ -88,6 +88,7 @@ class RepositoryRow(Base):
     branch: Mapped[str | None] = mapped_column(Text, nullable=True)
     base_sha: Mapped[str | None] = mapped_column(Text, nullable=True)
     pull_request: Mapped[dict[str, Any] | None] = mapped_column(json_type(), nullable=True)
+    setup: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class TaskRow(Base):

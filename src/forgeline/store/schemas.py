@@ -89,6 +89,7 @@ class NewRepository(BaseModel):
     base_branch: str | None = None
     branch: str | None = None
     base_sha: str | None = None
+    setup: str | None = None
 
 
 class RepositoryRecord(_Record):
@@ -103,6 +104,7 @@ class RepositoryRecord(_Record):
     branch: str | None
     base_sha: str | None
     pull_request: PullRequestInfo | None = None
+    setup: str | None = None
 
 
 class RepositoryUpdate(TypedDict, total=False):

@@ -74,6 +74,21 @@ AskUserFn = Callable[[list[Question]], Awaitable[list[Answer]]]
 
 
 @dataclass(frozen=True)
+class Bind:
+    """A directory shown at another path inside the sandbox.
+
+    Attributes:
+        source: The host directory.
+        target: Where the command sees it (created inside hidden trees as needed).
+        writable: Whether the command may write through it (git metadata stays read-only).
+    """
+
+    source: Path
+    target: Path
+    writable: bool = False
+
+
+@dataclass(frozen=True)
 class SandboxPolicy:
     """What a sandboxed command may see and touch.
 
@@ -88,6 +103,9 @@ class SandboxPolicy:
         path_prepend: Directories put first on the command's `PATH`, in this order
             (e.g. an environment's `bin`); add them to `readable` if they are hidden.
         limits: Resource limits (processes, memory, ...); None means the defaults.
+        binds: Directories shown at another path (a repository's environment alias).
+        environment: Extra variables for the command (`VIRTUAL_ENV`...); secret-looking
+            names are still dropped.
     """
 
     workspace: Path
@@ -98,6 +116,8 @@ class SandboxPolicy:
     enabled: bool = True
     path_prepend: tuple[str, ...] = ()
     limits: ResourceLimits | None = None
+    binds: tuple[Bind, ...] = ()
+    environment: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass

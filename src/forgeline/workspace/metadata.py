@@ -23,10 +23,12 @@ class RepoSpec:
     Attributes:
         url: Local path, `file://`, `http(s)://`, `ssh://` or scp-like URL.
         branch: The base branch; None means the remote's default branch.
+        setup: Its setup command (DESIGN §11); None for the default, "none" for no setup.
     """
 
     url: str
     branch: str | None = None
+    setup: str | None = None
 
 
 class RepositoryMetadata(BaseModel):
