@@ -10,7 +10,9 @@ import pytest
 from dbfixtures import make_project
 from forgeline.domain.errors import NotFoundError
 from forgeline.domain.events import EventType, NewEvent
+from forgeline.domain.messages import Usage
 from forgeline.store import Store, open_store
+from forgeline.store.usage import NewUsage
 
 
 async def test_append_assigns_increasing_seq_and_round_trips(store: Store) -> None:
@@ -95,6 +97,33 @@ async def test_append_event_once_says_whether_the_event_is_new(store: Store) -> 
     plain, plain_created = await store.append_event_once(project.id, NewEvent(type=EventType.GATE))
     assert (created, created_again, plain_created) == (True, False, True)
     assert again == first and plain.seq == 2
+
+
+async def test_usage_is_recorded_with_its_event_once(store: Store) -> None:
+    project = await make_project(store)
+    entry = NewUsage(agent="coder", model="m", usage=Usage(input_tokens=7, calls=1))
+    ev = NewEvent(type=EventType.USAGE, task_id="t", data={"input_tokens": 7}, dedup_key="u:1")
+    first, created = await store.append_event_once(project.id, ev, usage=entry)
+    again, created_again = await store.append_event_once(project.id, ev, usage=entry)
+    assert (created, created_again) == (True, False) and again == first
+    summary = await store.usage_summary(project.id)
+    assert (summary.total.input_tokens, summary.total.calls) == (7, 1)
+    assert [b.key for b in summary.by_agent] == ["coder"]
+    assert await store.last_event_seq(project.id) == 1  # the duplicate consumed no number
+    with pytest.raises(NotFoundError):
+        await store.append_event_once("missing", ev, usage=entry)
+
+
+async def test_concurrent_appends_of_one_key_record_it_once(store: Store) -> None:
+    project = await make_project(store)
+    entry = NewUsage(agent="a", model="m", usage=Usage(output_tokens=1))
+    ev = NewEvent(type=EventType.USAGE, data={}, dedup_key="same")
+    results = await asyncio.gather(
+        *(store.append_event_once(project.id, ev, usage=entry) for _ in range(8))
+    )
+    assert sorted(created for _event, created in results) == [False] * 7 + [True]
+    assert {event.seq for event, _created in results} == {1}
+    assert (await store.usage_summary(project.id)).total.output_tokens == 1
 
 
 async def test_list_events_pages(store: Store) -> None:

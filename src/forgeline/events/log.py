@@ -7,6 +7,7 @@ from typing import Protocol
 
 from forgeline.domain.events import Event, EventSink, NewEvent
 from forgeline.events.bus import EventBus
+from forgeline.store.usage import NewUsage
 
 
 class EventWriter(Protocol):
@@ -15,8 +16,10 @@ class EventWriter(Protocol):
     async def append_event(self, project_id: str, ev: NewEvent) -> Event:
         """Persist `ev` and return it with its `seq`."""
 
-    async def append_event_once(self, project_id: str, ev: NewEvent) -> tuple[Event, bool]:
-        """Persist `ev`; also say whether it is new."""
+    async def append_event_once(
+        self, project_id: str, ev: NewEvent, *, usage: NewUsage | None = None
+    ) -> tuple[Event, bool]:
+        """Persist `ev` (and `usage` with it when it is new); also say whether it is new."""
         ...
 
 
@@ -41,9 +44,14 @@ class EventLog:
         await self.bus.publish(event)
         return event
 
-    async def emit_once(self, project_id: str, ev: NewEvent) -> tuple[Event, bool]:
-        """Like `emit`, also saying whether the event is new (False: its key was known)."""
-        event, created = await self.store.append_event_once(project_id, ev)
+    async def emit_once(
+        self, project_id: str, ev: NewEvent, *, usage: NewUsage | None = None
+    ) -> tuple[Event, bool]:
+        """Like `emit`, also saying whether the event is new (False: its key was known).
+
+        `usage`, when given, is recorded in the event's transaction if the event is new.
+        """
+        event, created = await self.store.append_event_once(project_id, ev, usage=usage)
         await self.bus.publish(event)
         return event, created
 

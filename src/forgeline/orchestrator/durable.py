@@ -12,6 +12,7 @@ from forgeline.domain.events import EventType, NewEvent
 from forgeline.domain.messages import Usage
 from forgeline.orchestrator.runtime import Runtime
 from forgeline.store.schemas import TaskRecord, TaskStatus
+from forgeline.store.usage import NewUsage
 from forgeline.tools.base import Answer, Question
 from forgeline.workspace.layout import Workspace, append_log
 
@@ -67,20 +68,20 @@ class DurableSink:
         self._count += 1
         if event.dedup_key is None:
             event = event.model_copy(update={"dedup_key": f"{self._workflow_id}:{self._count}"})
-        stored, created = await self._runtime.events.emit_once(self._project_id, event)
+        usage = _usage_of(event) if event.type == EventType.USAGE else None
+        stored, created = await self._runtime.events.emit_once(self._project_id, event, usage=usage)
         if not created:
             return
         task = stored.task_id or self._workflow_id
         record = {"seq": stored.seq, "type": stored.type, "data": stored.data}
         append_log(self._ws, task, record)
-        if stored.type == EventType.USAGE:
-            await self._record_usage(stored.task_id, stored.data)
 
-    async def _record_usage(self, task_id: str | None, data: dict[str, Any]) -> None:
-        usage = Usage.model_validate(data)
-        await self._runtime.store.record_usage(
-            self._project_id, task_id, data.get("agent", ""), data.get("model", ""), usage
-        )
+
+def _usage_of(event: NewEvent) -> NewUsage:
+    """The usage row a `usage` event records (written in the event's transaction)."""
+    data = event.data
+    usage = Usage.model_validate(data)
+    return NewUsage(agent=str(data.get("agent", "")), model=str(data.get("model", "")), usage=usage)
 
 
 class DurableQuestions:

@@ -9,13 +9,14 @@ from typing import TypeVar
 from weakref import WeakKeyDictionary
 
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from forgeline.domain.errors import NotFoundError, UserError
 from forgeline.store.engine import WRITE_OPTION
 
 T = TypeVar("T")
 SessionFn = Callable[[AsyncSession], Awaitable[T]]
+ConnectionFn = Callable[[AsyncConnection], Awaitable[T]]
 
 MAX_ATTEMPTS = 8
 _TRANSIENT_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
@@ -69,9 +70,8 @@ class StoreCore:
         self._engine = engine
         self._is_sqlite = engine.dialect.name == "sqlite"
         self._reader = async_sessionmaker(engine, expire_on_commit=False)
-        self._writer = async_sessionmaker(
-            engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False
-        )
+        self._write_engine = engine.execution_options(**{WRITE_OPTION: True})
+        self._writer = async_sessionmaker(self._write_engine, expire_on_commit=False)
         self._write_locks: WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
             WeakKeyDictionary()
         )
@@ -100,6 +100,25 @@ class StoreCore:
         async with self._write_lock():
             return await self._run(self._writer, fn)
 
+    async def _write_core(self, fn: ConnectionFn[T]) -> T:
+        """Like `_write`, on a bare connection (SQLAlchemy Core, no ORM session).
+
+        For the hot paths (events, usage): Core statements on a connection skip the
+        session's unit of work and identity map.
+        """
+
+        async def run() -> T:
+            return await _retrying(lambda: self._in_connection(fn))
+
+        if not self._is_sqlite:
+            return await run()
+        async with self._write_lock():
+            return await run()
+
+    async def _in_connection(self, fn: ConnectionFn[T]) -> T:
+        async with self._write_engine.begin() as conn:
+            return await fn(conn)
+
     def _write_lock(self) -> asyncio.Lock:
         loop = asyncio.get_running_loop()
         lock = self._write_locks.get(loop)
@@ -108,17 +127,25 @@ class StoreCore:
         return lock
 
     async def _run(self, maker: async_sessionmaker[AsyncSession], fn: SessionFn[T]) -> T:
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                async with maker() as session, session.begin():
-                    return await fn(session)
-            except DBAPIError as exc:
-                if is_bad_text(exc):
-                    raise UserError(
-                        "text with a NUL byte or an invalid character cannot be stored"
-                    ) from None
-                if attempt >= MAX_ATTEMPTS or not is_transient(exc):
-                    raise
-            await asyncio.sleep(min(0.02 * 2**attempt, 1.0))
+        async def once() -> T:
+            async with maker() as session, session.begin():
+                return await fn(session)
+
+        return await _retrying(once)
+
+
+async def _retrying(attempt_fn: Callable[[], Awaitable[T]]) -> T:
+    """Run a transaction, retrying it on transient errors (lock contention, deadlock)."""
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            return await attempt_fn()
+        except DBAPIError as exc:
+            if is_bad_text(exc):
+                raise UserError(
+                    "text with a NUL byte or an invalid character cannot be stored"
+                ) from None
+            if attempt >= MAX_ATTEMPTS or not is_transient(exc):
+                raise
+        await asyncio.sleep(min(0.02 * 2**attempt, 1.0))

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import Any, cast
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Insert, Table, bindparam, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from forgeline.domain.events import Event, NewEvent
 from forgeline.store.core import StoreCore, not_found
 from forgeline.store.models import EventRow, ProjectRow
+from forgeline.store.usage import NewUsage, insert_usage
 
 MAX_PAGE = 10_000
 
@@ -35,10 +38,41 @@ class _AlreadyRecorded(Exception):
         self.event = event
 
 
-async def _find_by_key(session: AsyncSession, project_id: str, key: str) -> Event | None:
-    query = select(EventRow).where(EventRow.project_id == project_id, EventRow.dedup_key == key)
-    row = (await session.scalars(query)).first()
-    return None if row is None else event_of(row)
+_EVENTS = cast(Table, EventRow.__table__)
+_PROJECTS = cast(Table, ProjectRow.__table__)
+_KEY = ("project_id", "dedup_key")
+
+
+def _insert_event(dialect: str, values: dict[str, Any]) -> Insert:
+    """`INSERT ... ON CONFLICT (project_id, dedup_key) DO NOTHING RETURNING seq`."""
+    if dialect == "sqlite":
+        statement: Any = sqlite_insert(_EVENTS).values(values)
+    else:
+        statement = postgresql_insert(_EVENTS).values(values)
+    return cast(
+        Insert, statement.on_conflict_do_nothing(index_elements=_KEY).returning(_EVENTS.c.seq)
+    )
+
+
+_BUMP = (
+    update(_PROJECTS)
+    .where(_PROJECTS.c.id == bindparam("pid"))
+    .values(last_seq=_PROJECTS.c.last_seq + 1)
+    .returning(_PROJECTS.c.last_seq)
+)
+
+
+async def _recorded(conn: AsyncConnection, project_id: str, key: str) -> Event:
+    query = select(_EVENTS).where(_EVENTS.c.project_id == project_id, _EVENTS.c.dedup_key == key)
+    row = (await conn.execute(query)).one()
+    return Event(
+        seq=row.seq,
+        project_id=row.project_id,
+        task_id=row.task_id,
+        type=row.type,
+        ts=row.ts,
+        data=row.data,
+    )
 
 
 class EventsMixin(StoreCore):
@@ -49,7 +83,9 @@ class EventsMixin(StoreCore):
         event, _created = await self.append_event_once(project_id, ev)
         return event
 
-    async def append_event_once(self, project_id: str, ev: NewEvent) -> tuple[Event, bool]:
+    async def append_event_once(
+        self, project_id: str, ev: NewEvent, *, usage: NewUsage | None = None
+    ) -> tuple[Event, bool]:
         """Persist an event; return it with its sequence number and whether it is new.
 
         `seq` is `last_seq + 1`, taken in the same transaction as the insert: the row
@@ -58,61 +94,39 @@ class EventsMixin(StoreCore):
         event visible to a reader implies every lower one is visible too.
 
         When `ev.dedup_key` is set and an event with that key exists in the
-        project, that event is returned and no number is consumed.
+        project, that event is returned and no number is consumed (the insert is
+        `ON CONFLICT DO NOTHING`; the transaction is then rolled back).
+
+        Args:
+            project_id: The project.
+            ev: The event.
+            usage: A usage row to record in the same transaction, only when the
+                event is new (so a replayed event never counts its cost twice).
 
         Raises:
             NotFoundError: There is no such project.
         """
         data = ev.model_dump(mode="json")["data"]
+        task_id, type_ = ev.task_id, str(ev.type)
 
-        async def append(session: AsyncSession) -> Event:
-            if ev.dedup_key is not None:
-                found = await _find_by_key(session, project_id, ev.dedup_key)
-                if found is not None:
-                    raise _AlreadyRecorded(found)
-            bump = (
-                update(ProjectRow)
-                .where(ProjectRow.id == project_id)
-                .values(last_seq=ProjectRow.last_seq + 1)
-                .returning(ProjectRow.last_seq)
-                .execution_options(synchronize_session=False)
-            )
-            seq = (await session.execute(bump)).scalar_one_or_none()
+        async def append(conn: AsyncConnection) -> Event:
+            seq = (await conn.execute(_BUMP, {"pid": project_id})).scalar_one_or_none()
             if seq is None:
                 raise not_found("project", project_id)
-            if ev.dedup_key is not None and not self._is_sqlite:
-                # A concurrent writer with the same key may have committed while we
-                # waited for the row lock.
-                found = await _find_by_key(session, project_id, ev.dedup_key)
-                if found is not None:
-                    raise _AlreadyRecorded(found)
-            event = Event(
-                seq=seq, project_id=project_id, task_id=ev.task_id, type=str(ev.type), data=data
-            )
-            await session.execute(
-                insert(EventRow).values(
-                    project_id=project_id,
-                    seq=seq,
-                    task_id=event.task_id,
-                    type=event.type,
-                    ts=event.ts,
-                    data=data,
-                    dedup_key=ev.dedup_key,
-                )
-            )
+            event = Event(seq=seq, project_id=project_id, task_id=task_id, type=type_, data=data)
+            values = {"project_id": project_id, "seq": seq, "task_id": task_id, "type": type_}
+            values |= {"ts": event.ts, "data": data, "dedup_key": ev.dedup_key}
+            inserted = (await conn.execute(_insert_event(self.dialect, values))).first()
+            if inserted is None and ev.dedup_key is not None:
+                raise _AlreadyRecorded(await _recorded(conn, project_id, ev.dedup_key))
+            if usage is not None:
+                await conn.execute(insert_usage(project_id, task_id, usage))
             return event
 
         try:
-            return await self._write(append), True
+            return await self._write_core(append), True
         except _AlreadyRecorded as duplicate:
             return duplicate.event, False
-        except IntegrityError:
-            if ev.dedup_key is None:
-                raise
-            try:
-                return await self._write(append), True
-            except _AlreadyRecorded as duplicate:
-                return duplicate.event, False
 
     async def list_events(
         self,

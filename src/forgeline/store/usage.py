@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Insert, Table, func, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from forgeline.domain.messages import Usage
 from forgeline.store.core import StoreCore, not_found
-from forgeline.store.models import ProjectRow, UsageRow
+from forgeline.store.models import UsageRow
 from forgeline.store.schemas import UsageBreakdown, UsageSummary
 from forgeline.store.types import utcnow
 
@@ -21,6 +23,36 @@ _SUMS = (
     func.coalesce(func.sum(UsageRow.cost_usd), 0.0),
     func.coalesce(func.sum(UsageRow.calls), 0),
 )
+
+
+_USAGE = cast(Table, UsageRow.__table__)
+
+
+@dataclass(frozen=True, kw_only=True)
+class NewUsage:
+    """A usage row to record: who spent it (agent, model) and how much."""
+
+    agent: str
+    model: str
+    usage: Usage
+
+
+def insert_usage(project_id: str, task_id: str | None, entry: NewUsage) -> Insert:
+    """The Core `INSERT` of one usage row (no ORM on this hot path)."""
+    usage = entry.usage
+    return insert(_USAGE).values(
+        project_id=project_id,
+        task_id=task_id,
+        agent=entry.agent,
+        model=entry.model,
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        cache_read_tokens=usage.cache_read_tokens,
+        cache_write_tokens=usage.cache_write_tokens,
+        calls=usage.calls,
+        cost_usd=usage.cost_usd,
+        created_at=utcnow(),
+    )
 
 
 def _usage_of(values: Any) -> Usage:
@@ -57,27 +89,15 @@ class UsageMixin(StoreCore):
         Raises:
             NotFoundError: There is no such project.
         """
+        entry = NewUsage(agent=agent, model=model, usage=usage)
 
-        async def record(session: AsyncSession) -> None:
-            if await session.get(ProjectRow, project_id) is None:
-                raise not_found("project", project_id)
-            session.add(
-                UsageRow(
-                    project_id=project_id,
-                    task_id=task_id,
-                    agent=agent,
-                    model=model,
-                    input_tokens=usage.input_tokens,
-                    output_tokens=usage.output_tokens,
-                    cache_read_tokens=usage.cache_read_tokens,
-                    cache_write_tokens=usage.cache_write_tokens,
-                    calls=usage.calls,
-                    cost_usd=usage.cost_usd,
-                    created_at=utcnow(),
-                )
-            )
+        async def record(conn: AsyncConnection) -> None:
+            await conn.execute(insert_usage(project_id, task_id, entry))
 
-        await self._write(record)
+        try:
+            await self._write_core(record)
+        except IntegrityError:
+            raise not_found("project", project_id) from None
 
     async def usage_summary(self, project_id: str) -> UsageSummary:
         """A project's usage: totals, and per agent and per model (sorted by name)."""
