@@ -135,6 +135,28 @@ def test_an_overwatcher_that_fails_at_the_gate_fails_the_run(
     assert len(failed_checkpoint) == (0 if test_agent else 1)
 
 
+def test_a_checkpoint_overwatcher_failure_is_a_warning_when_the_gate_passes(
+    tmp_path: Path,
+) -> None:
+    repo = make_repo(tmp_path / "notes", {"README.md": "# notes\n"})
+    agents = {
+        "implementation": scripted_edit(),
+        "review": APPROVE * 2,
+        "security": APPROVE * 2,
+        "test": [{"text": "Looks fine."}, *APPROVE],  # no Report at the checkpoint
+        "documentation": [{"text": "Nothing to document."}],
+    }
+    proc = run(tmp_path, repo, agents, "cp-fail")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = summary(proc)
+    assert (result["status"], result["error"], result["gate"]["passed"]) == (
+        "completed",
+        None,
+        True,
+    )
+    assert "failed on its checkpoint" in proc.stderr
+
+
 def test_second_project_same_repo_round_two_gets_findings_and_edits_again(tmp_path: Path) -> None:
     """Two projects on one local repository with one request: the second is on `…-2` and says
     so everywhere; the gate's blocker reaches its implementer's next call, and in round two
