@@ -21,6 +21,7 @@ APPROVE: list[dict[str, Any]] = [
     {"text": "Approved."},
 ]
 BLOCKER = "The README must say how to install the tool."
+MAJOR = "Say what kind of notes the tool keeps."
 REQUEST_CHANGES: list[dict[str, Any]] = [
     {
         "tool_calls": [
@@ -177,8 +178,20 @@ def test_second_project_same_repo_round_two_gets_findings_and_edits_again(tmp_pa
     agents_dir = tmp_path / "home" / "agents"
     agents_dir.mkdir(parents=True)
     (agents_dir / "implementation.md").write_text(IMPLEMENTER)
+    checkpoint_finding = {"severity": "major", "path": "notes/README.md", "message": MAJOR}
+    checkpoint_review = [
+        {
+            "tool_calls": [
+                {
+                    "name": "Report",
+                    "input": {"verdict": "approve", "findings": [checkpoint_finding]},
+                }
+            ]
+        },
+        {"text": "One remark."},
+    ]
     second = {
-        "review": APPROVE + REQUEST_CHANGES + APPROVE * 2,
+        "review": checkpoint_review + REQUEST_CHANGES + APPROVE * 2,
         "security": APPROVE * 4,
         "test": APPROVE * 4,
         "documentation": [{"text": "Nothing to document."}],
@@ -217,8 +230,11 @@ def test_second_project_same_repo_round_two_gets_findings_and_edits_again(tmp_pa
     assert result["gate"]["passed"] and result["gate"]["rounds"] == 2
     assert f"notes is on {branch}-2" in requests[0]
     assert f"{branch} is checked out" not in requests[0]
-    # The gate's blocker is in the first call of round two, not before.
+    # The gate's blocker is in the first call of round two, not before; the checkpoint's
+    # finding reached the implementer once, by then at the latest.
     assert BLOCKER not in requests[2] and BLOCKER in requests[3]
+    assert MAJOR not in requests[0] + requests[1]
+    assert MAJOR in requests[3] and requests[4].count(MAJOR) == 1
     # Round two's Edit of the file read in round one went through.
     assert "has not been read" not in requests[4]
     workspace = Path(result["workspace"])
