@@ -206,3 +206,26 @@ def test_run_max_cost_exits_1_naming_the_budget_and_resume_with_more_completes(
     resumed = forgeline("resume", task, "--max-cost", "50", "--json", env=env)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert summary(resumed)["status"] == "completed"
+
+
+def test_the_follow_view_shows_spend_compaction_and_the_budget_stop() -> None:
+    import io
+
+    from rich.console import Console
+
+    from forgeline.console.follow import Progress
+    from forgeline.domain.events import Event
+
+    out = io.StringIO()
+    progress = Progress(Console(file=out, width=200, color_system=None))
+    budget = {"spent_usd": 0.05, "max_cost_usd": 0.12}
+    progress.show(Event(seq=1, project_id="p", type="usage", data={"budget": budget}))
+    compacted = {"agent": "review", "compacted": True, "before_tokens": 9800, "after_tokens": 3100}
+    progress.show(Event(seq=2, project_id="p", type="context_compacted", data=compacted))
+    stop = {"message": "the project's budget of $0.12 (--max-cost) is reached"}
+    progress.show(Event(seq=3, project_id="p", type="budget_exceeded", data=stop))
+    lines = out.getvalue().splitlines()
+    assert lines[0].strip() == "$ spent $0.0500 of $0.12"
+    assert lines[1].strip() == "⇣ review: context compacted, 9,800 → 3,100 tokens"
+    assert "budget of $0.12" in lines[2]
+    assert progress.budget_reason.startswith("the project's budget")

@@ -8,7 +8,8 @@ Before each model call the loop asks `fit` whether the prompt plus the call's
    model can call the tool again. Results are cleared down to `target` of the window
    at once, so the conversation's prefix then stays the same for many calls and
    prompt caching keeps working.
-2. **Compact**, if that was not enough: one model call summarises the older part of
+2. **Compact**, if clearing left it over halfway from `target` to the limit: one model
+   call summarises the older part of
    the conversation. The first message (the task: feature request, plan) is kept as
    it is, and the user's answers, notes given between turns (open findings), files
    changed and commands run with their exit codes are collected from the
@@ -34,7 +35,7 @@ from forgeline.domain.messages import (
 from forgeline.llm.tokens import message_tokens, text_tokens
 
 THRESHOLD = 0.8
-TARGET = 0.5
+TARGET = 0.4
 MAX_OUTPUT_TOKENS = 8192
 KEEP_RECENT = 2
 """Tool-result messages at the end of the conversation that are never cleared."""
@@ -136,7 +137,9 @@ async def fit(
     cleared = clear_results(messages, excess=before - policy.goal)
     size = fixed_tokens + conversation_tokens(messages)
     compacted, turns = False, 0
-    if force or size > policy.limit:
+    # Clearing that leaves the conversation near the limit would have to run again a few
+    # calls later, each time breaking the cached prefix: compact instead.
+    if force or size > policy.goal + (policy.limit - policy.goal) // 2:
         plan = plan_compaction(messages, policy=policy, fixed_tokens=fixed_tokens)
         if plan is not None:
             text = await summarise(compaction_request(plan, policy=policy))

@@ -329,6 +329,7 @@ async def _paid_call(run: AgentRun, request: ModelRequest, *, step: str = "model
         run.step_count += step == "model"
         run.usage = run.usage + response.usage
         data = _usage_data(run, response)
+        data["purpose"] = "compaction" if step == "compact" else "turn"
         if reservation is not None:
             spent = reservation.spent_usd + response.usage.cost_usd
             data["budget"] = {"spent_usd": spent, "max_cost_usd": reservation.max_cost_usd}

@@ -54,6 +54,8 @@ async def summarise(service: Service, task_id: str) -> Json:
         "evidence": [e.model_dump(exclude={"timed_out"}) for e in evidence],
         "setup": setup_json(service.runtime.settings.home, project.id, [r["name"] for r in repos]),
         "usage": usage.model_dump(mode="json"),
+        "models": {t.agent: t.model for t in tasks if t.model},
+        "max_cost_usd": project.max_cost_usd,
     }
 
 
@@ -116,7 +118,7 @@ def print_summary(console: Console, s: Json) -> None:
         for c in repo["commits"]:
             console.print(f"   {c['sha'][:10]} {escape(c['subject'])}")
         print_pull_request(console, repo)
-    _usage_table(console, s.get("usage") or {})
+    _usage_table(console, s.get("usage") or {}, s.get("models") or {}, s.get("max_cost_usd"))
 
 
 def _print_setup(console: Console, setup: dict[str, Json | None]) -> None:
@@ -165,13 +167,19 @@ def _print_tests(console: Console, s: Json) -> None:
             )
 
 
-def _usage_table(console: Console, usage: Json) -> None:
-    table = Table(title="Usage and cost", show_lines=False)
-    for col in ("agent", "calls", "input", "output", "cache read", "cache write", "cost"):
-        table.add_column(col, justify="left" if col == "agent" else "right")
+def _usage_table(
+    console: Console, usage: Json, models: dict[str, str], budget: float | None
+) -> None:
+    title = "Usage and cost" + (f" (budget ${budget:.2f})" if budget is not None else "")
+    table = Table(title=title, show_lines=False)
+    columns = ("agent", "model", "calls", "input", "output", "cache read", "cache write", "cost")
+    for col in columns:
+        table.add_column(col, justify="left" if col in ("agent", "model") else "right")
     for row in usage.get("by_agent") or []:
-        table.add_row(escape(row.get("key", "")), *_usage_cells(row.get("usage") or {}))
-    table.add_row("[bold]total[/]", *_usage_cells(usage.get("total") or {}))
+        agent = row.get("key", "")
+        cells = _usage_cells(row.get("usage") or {})
+        table.add_row(escape(agent), escape(models.get(agent, "")), *cells)
+    table.add_row("[bold]total[/]", "", *_usage_cells(usage.get("total") or {}))
     console.print(table)
 
 

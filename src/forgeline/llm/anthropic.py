@@ -8,7 +8,8 @@ failed attempt is not taken back, so a listener may see part of a reply twice.
 
 Prompt caching puts `cache_control` breakpoints on the last tool definition, on the
 system prompt and on the last content block of the last message, so every call
-writes the conversation so far to the cache and the next call reads it back.
+writes the conversation so far to the cache and the next call reads it back; a
+compacted conversation's summary gets the fourth (DESIGN §15).
 """
 
 from __future__ import annotations
@@ -243,11 +244,13 @@ def tool_params(request: ModelRequest) -> list[ToolParam]:
 
 
 def message_params(messages: list[Message]) -> list[MessageParam]:
-    """Our messages as Anthropic messages; the last block of the last one is cached."""
+    """Our messages as Anthropic messages; the last block of the last one is cached, and
+    so is a compacted conversation's summary (what follows it changes as old tool results
+    are cleared, the summary and what precedes it do not)."""
     params: list[MessageParam] = []
     for index, message in enumerate(messages):
         blocks = content_blocks(message)
-        if index == len(messages) - 1:
+        if index == len(messages) - 1 or message.summary is not None:
             blocks[-1]["cache_control"] = EPHEMERAL
         if message.role == "user":
             params.append(UserMessageParam(role="user", content=blocks))

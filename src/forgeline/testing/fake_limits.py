@@ -7,8 +7,9 @@ Anthropic's `invalid_request_error` "prompt is too long: N tokens > M maximum", 
 OpenAI's `context_length_exceeded`).
 
 The prompt cache is modelled as the real ones behave with Forgeline's breakpoints: a
-request reads from the cache the longest earlier request that is a prefix of it (the
-breakpoint on the last message), or at least the system prompt and tools.
+request reads from the cache the longest prefix an earlier request wrote, and a request
+writes its whole prompt (the breakpoint on its last message), its system prompt and
+tools, and (Anthropic) every message it marks with `cache_control`.
 """
 
 from __future__ import annotations
@@ -78,6 +79,14 @@ def _tools(tools: list[dict[str, Any]], api: Api) -> int:
         chars += len(str(spec.get("name", ""))) + len(str(spec.get("description", "")))
         chars += json_chars(schema)
     return text_tokens(chars) + BLOCK_OVERHEAD * len(tools)
+
+
+def breakpoints(body: dict[str, Any], api: Api) -> list[int]:
+    """Indexes (in `units`) of the messages carrying an Anthropic `cache_control` marker."""
+    if api != "anthropic":
+        return []
+    messages = [m for m in body.get("messages") or [] if isinstance(m, dict)]
+    return [i + 1 for i, m in enumerate(messages) if "cache_control" in json.dumps(m)]
 
 
 def units(body: dict[str, Any], api: Api) -> list[tuple[str, int]]:
@@ -167,7 +176,8 @@ class ContextModel:
         for key, tokens in prefixes:
             if key in self._cached:
                 read = tokens
-        self._cached.update({prefixes[0][0], prefixes[-1][0]})
+        marked = {0, len(prefixes) - 1, *breakpoints(body, api)}
+        self._cached.update(prefixes[i][0] for i in marked if i < len(prefixes))
         written = total - read if api == "anthropic" else 0
         usage = FakeUsage(
             input_tokens=total - read - written,
