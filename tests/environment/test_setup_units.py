@@ -291,3 +291,78 @@ async def test_a_bind_through_a_symlink_is_never_made(tmp_path: Path) -> None:
     )
     linked = await run_command(f"cat {target}/key", policy, timeout_s=30)
     assert linked.exit_code != 0 and "s3cret" not in linked.output
+
+
+def _base_python() -> str:
+    """Forgeline's own base interpreter (here pyenv under /root, which the sandbox hides)."""
+    import sys
+
+    return str(Path(sys.base_prefix) / "bin" / "python3")
+
+
+async def test_a_hidden_interpreter_is_shown_to_setup_and_to_agents(tmp_path: Path) -> None:
+    import sys
+
+    from forgeline.environment.detect import SetupPlan
+    from forgeline.environment.view import CodeDir, build_view
+    from forgeline.sandbox.runner import run_command
+    from forgeline.tools.base import SandboxPolicy
+
+    python = _base_python()
+    repo = make_repo(tmp_path / "ws" / "app", {"README": "x"})
+    paths = EnvPaths(home=(tmp_path / "home").resolve(), cache=tmp_path / "cache")
+    command = f'{python} -m venv --without-pip "$VIRTUAL_ENV"'
+    plan = SetupPlan(command=command, source="given", shown=command)
+    hidden = (paths.home, Path("/root"), Path("/home"))
+    request = SetupRequest(
+        name="app",
+        git=GitRepo.standard(repo),
+        plan=plan,
+        digest="d",
+        paths=paths,
+        python=python,
+        sandbox_on=True,
+        hidden=hidden,
+        timeout_s=60,
+        environ={},
+    )
+    record = await run_setup(request, on_output=lambda _c: None)
+    assert record.ok, record.tail
+    assert record.python_home == str(Path(python).resolve().parent)
+    view = build_view(paths, [CodeDir(record=record, repo=repo, code=repo)], sandbox_on=True)
+    policy = view.apply(SandboxPolicy(workspace=tmp_path / "ws", hidden=hidden))
+    shown = "cd app && python -c 'import sys; print(sys.prefix, sys.version_info[:2])'"
+    result = await run_command(shown, policy, timeout_s=60)
+    assert result.exit_code == 0, result.output
+    assert str(paths.venv(record.key or "")) in result.output
+    assert str(tuple(sys.version_info[:2])) in result.output
+
+
+async def test_with_the_sandbox_off_the_environment_is_at_the_repository_itself(
+    tmp_path: Path,
+) -> None:
+    from forgeline.environment.detect import SetupPlan
+    from forgeline.environment.view import CodeDir, build_view
+
+    repo = make_repo(tmp_path / "app", {"README": "x"})
+    paths = EnvPaths(home=(tmp_path / "home").resolve(), cache=tmp_path / "cache")
+    command = f'{PY} -m venv --without-pip "$VIRTUAL_ENV" && pwd > where.txt'
+    plan = SetupPlan(command=command, source="given", shown=command)
+    request = SetupRequest(
+        name="app",
+        git=GitRepo.standard(repo),
+        plan=plan,
+        digest="d",
+        paths=paths,
+        python=PY,
+        sandbox_on=False,
+        hidden=(),
+        timeout_s=60,
+        environ={},
+    )
+    record = await run_setup(request, on_output=lambda _c: None)
+    assert record.ok and record.code_path == str(repo.resolve())
+    assert (repo / "where.txt").read_text().strip() == str(repo.resolve())
+    view = build_view(paths, [CodeDir(record=record, repo=repo, code=repo)], sandbox_on=False)
+    assert view.binds == ()
+    assert view.path_prepend == (str(paths.venv(record.key or "") / "bin"),)
