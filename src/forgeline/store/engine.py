@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -92,3 +93,19 @@ def _on_sqlite_begin(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
     else:
         conn.exec_driver_sql("BEGIN")
+
+
+class WalConnection(sqlite3.Connection):
+    """A `sqlite3` connection in WAL mode with `synchronous=NORMAL` (as ours).
+
+    For engines we do not create (DBOS's system database): pass it as the
+    `factory` connect argument. WAL with NORMAL sync still survives a killed process
+    (a commit is in the WAL before it returns); only an OS crash can lose the last
+    commits. Setting WAL is a no-op once the file is in WAL mode (it persists).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+        self.execute("PRAGMA journal_mode=WAL")
+        self.execute("PRAGMA synchronous=NORMAL")
