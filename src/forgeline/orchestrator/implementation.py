@@ -10,6 +10,7 @@ for another round, at most `max_gate_rounds` times.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -35,6 +36,8 @@ from forgeline.store.schemas import FindingRecord
 from forgeline.workspace import git
 
 OVERWATCHERS = ("review", "security", "test")
+# How often a child workflow's status is polled when it is not awaited on its own task.
+POLL_S = 0.1
 
 
 @dataclass
@@ -45,6 +48,8 @@ class Checkpoints:
     run_base: dict[str, int]
     commits: list[dict[str, str]] = field(default_factory=list)
     children: list[str] = field(default_factory=list)
+    # Handles of the children this process started (awaited, not polled; see wait_for).
+    handles: dict[str, Any] = field(default_factory=dict)
     warned: set[str] = field(default_factory=set)
     last_finding: int = 0
     runs: int = 0
@@ -136,20 +141,45 @@ class Checkpoints:
             await create_child_task(
                 self.ctx.runtime, self.ctx.project_id, "implementation", agent, task_id=child
             )
-            await start_child(overwatcher_workflow, child, self.ctx.project_id, child, spec)
+            self.handles[child] = await start_child(
+                overwatcher_workflow, child, self.ctx.project_id, child, spec
+            )
             ids.append(child)
         self.children.extend(ids)
         return ids
 
 
-async def wait_for(task_ids: list[str]) -> list[dict[str, Any]]:
+async def wait_for(
+    task_ids: list[str], handles: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """The results of child workflows, in order.
+
+    A child this process started (its handle in `handles`) is awaited on its own
+    asyncio task; any other is polled in DBOS's database. Both record the same steps
+    (`DBOS.getStatus`, then the result), so a replay sees the same sequence.
+    """
     from dbos import DBOS, WorkflowHandleAsync
 
     results: list[dict[str, Any]] = []
     for task_id in task_ids:
-        handle: WorkflowHandleAsync[dict[str, Any]] = await DBOS.retrieve_workflow_async(task_id)
-        results.append(await handle.get_result())
+        stored: WorkflowHandleAsync[dict[str, Any]] = await DBOS.retrieve_workflow_async(task_id)
+        local = (handles or {}).get(task_id)
+        results.append(await _result(local, stored))
     return results
+
+
+async def _result(local: Any, stored: Any) -> dict[str, Any]:
+    """Await a child's result on its task; poll its status if that task was cancelled."""
+    if local is not None:
+        try:
+            result: dict[str, Any] = await local.get_result(polling_interval_sec=POLL_S)
+            return result
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise  # we are being paused or stopped ourselves
+    result = await stored.get_result(polling_interval_sec=POLL_S)
+    return result
 
 
 def commit_message(text: str, files: list[str], request: str, *, template: str, agent: str) -> str:
@@ -246,7 +276,7 @@ async def run_gate(ctx: PhaseContext, hooks: Checkpoints, round_: int) -> dict[s
     await _warn_failed_checkpoints(ctx, hooks)
     heads = await durable_step("heads", lambda: _heads(ctx))
     gate_ids = await hooks.start_overwatchers("gate", heads, round_=round_)
-    results = await wait_for(gate_ids)
+    results = await wait_for(gate_ids, hooks.handles)
     failed = [
         (a, r) for a, r in zip(OVERWATCHERS, results, strict=True) if r.get("status") != "completed"
     ]
@@ -279,7 +309,7 @@ async def run_gate(ctx: PhaseContext, hooks: Checkpoints, round_: int) -> dict[s
 
 async def _warn_failed_checkpoints(ctx: PhaseContext, hooks: Checkpoints) -> None:
     """Wait for the checkpoint overwatchers; each one that failed is a warning, once."""
-    results = await wait_for(hooks.children)
+    results = await wait_for(hooks.children, hooks.handles)
     for task_id, result in zip(hooks.children, results, strict=True):
         if result.get("status") == "completed" or task_id in hooks.warned:
             continue

@@ -78,7 +78,7 @@ async def run_child(workflow: Any, child_id: str, *args: Any) -> dict[str, Any]:
     """Start a child workflow under a fixed id (idempotent on replay) and wait for it."""
     with SetWorkflowID(child_id):
         handle = await DBOS.start_workflow_async(workflow, *args)
-    result: dict[str, Any] = await handle.get_result()
+    result: dict[str, Any] = await handle.get_result(polling_interval_sec=0.1)
     return result
 
 
