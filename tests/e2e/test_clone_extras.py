@@ -133,3 +133,38 @@ def test_uncommitted_work_is_left_out_with_a_warning(tmp_path: Path) -> None:
     env = cli_env(tmp_path / "home")
     warnings = [e["data"]["message"] for e in read_events(env) if e["type"] == "warning"]
     assert any("uncommitted change(s)" in w for w in warnings)
+
+
+def test_submodules_are_read_only_to_agents(tmp_path: Path, app_with_submodule: Path) -> None:
+    change = {"file_path": "app/lib/lib.py", "old_string": "42", "new_string": "43"}
+    agents = {
+        "implementation": [
+            {"tool_calls": [{"name": "Read", "input": {"file_path": "app/lib/lib.py"}}]},
+            {
+                "tool_calls": [
+                    {"name": "Edit", "input": change},
+                    {"name": "Bash", "input": {"command": "echo 'VALUE = 0' >> app/lib/lib.py"}},
+                    {"name": "Bash", "input": {"command": "touch app/lib/new.py"}},
+                ]
+            },
+            {"text": "The submodule cannot be changed."},
+        ],
+        "review": APPROVE,
+        "security": APPROVE,
+        "test": APPROVE,
+        "documentation": [{"text": "Nothing to document."}],
+    }
+    script = write_script(tmp_path / "impl.yaml", agents)
+    repo = f"file://{app_with_submodule}"
+    args = ["run", "Change lib", "--repo", repo, "--phases", "implementation", "--json"]
+    env = cli_env(tmp_path / "home")
+    proc = forgeline(*args, "--model", f"scripted:{script}", env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    clone = Path(summary(proc)["workspace"]) / "app"
+    assert (clone / "lib" / "lib.py").read_text() == "VALUE = 42\n"
+    assert not (clone / "lib" / "new.py").exists()
+    results = [e["data"] for e in read_events(env) if e["type"] == "tool_result"]
+    edit = next(r for r in results if r["name"] == "Edit")
+    assert edit["is_error"] and "app/lib/ is a submodule" in edit["content"]
+    bash = [r["content"] for r in results if r["name"] == "Bash"]
+    assert all("Read-only file system" in text for text in bash), bash

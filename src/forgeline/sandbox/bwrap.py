@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator, Mapping, Sequence
@@ -245,7 +246,25 @@ def _protected_git_files(writable: Path) -> tuple[list[list[str]], list[Path]]:
         elif not os.path.lexists(meta):
             ops.append(["--tmpfs", str(meta)])
             empty.append(meta)
+        ops += [["--ro-bind", str(sub), str(sub)] for sub in _submodules(tree, writable)]
     return ops, empty
+
+
+_SUBMODULE_PATH = re.compile(r"^\s*path\s*=\s*(.+?)\s*$", re.MULTILINE)
+
+
+def _submodules(tree: Path, writable: Path) -> list[Path]:
+    """The checked-out submodules of a work tree (from `.gitmodules`): read-only to agents."""
+    try:
+        text = (tree / ".gitmodules").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return []
+    found = []
+    for name in _SUBMODULE_PATH.findall(text):
+        sub = tree / name
+        if sub.is_dir() and not sub.is_symlink() and sub.resolve().is_relative_to(writable):
+            found.append(sub.resolve())
+    return found
 
 
 def _work_trees(writable: Path) -> list[Path]:

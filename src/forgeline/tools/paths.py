@@ -9,6 +9,7 @@ directory.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path, PurePath
 
 from forgeline.domain.errors import ToolError
@@ -101,6 +102,18 @@ def protected_part(path: PurePath, *roots: Path) -> str | None:
     return None
 
 
+def nested_repository(path: Path, root: Path) -> str | None:
+    """The directory (relative to `root`) of a repository nested in a workspace repository
+    that holds `path`, such as a submodule's checkout; None when there is none."""
+    if not path.is_relative_to(root):
+        return None
+    parts = path.relative_to(root).parts
+    for depth in range(2, len(parts)):
+        if os.path.lexists(root.joinpath(*parts[:depth], ".git")):
+            return "/".join(parts[:depth])
+    return None
+
+
 def check_writable(path: Path, ctx: ToolContext, *, given: str | None = None) -> None:
     """Check that the agent of `ctx` may write the resolved `path`.
 
@@ -121,6 +134,12 @@ def check_writable(path: Path, ctx: ToolContext, *, given: str | None = None) ->
         raise ToolError(
             f"cannot write {shown}: nothing under {part}/ is ever written by an agent "
             "(git data and a repository's .forgeline/ files are protected)"
+        )
+    nested = nested_repository(path, root)
+    if nested is not None:
+        raise ToolError(
+            f"cannot write {shown}: {nested}/ is a submodule (or another nested repository), "
+            "which agents never change"
         )
     entries = _writable_entries(ctx)
     if not entries:
