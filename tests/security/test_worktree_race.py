@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
+import sys
 from pathlib import Path
 
 from forgeline.workspace import git
@@ -61,3 +62,41 @@ async def test_many_concurrent_worktree_adds_and_removes(tmp_path: Path) -> None
     listing = await git.run("worktree", "list", "--porcelain", repo=repo)
     assert listing.stdout.count("worktree ") == 1
     assert not any(ws.worktrees_dir.rglob("a.py"))
+
+
+CHURN = """
+import asyncio, sys
+from pathlib import Path
+from forgeline.workspace import git
+from forgeline.workspace.layout import open_workspace
+
+async def main(home: str, prefix: str) -> None:
+    ws = open_workspace(Path(home), "p")
+    repo = ws.repo("app")
+    sha = await git.head_sha(repo)
+    for round_ in range(3):
+        trees = [ws.worktree_path(f"{prefix}-{round_}-{i}") / "app" for i in range(6)]
+        await asyncio.gather(*(git.worktree_add(repo, tree, sha) for tree in trees))
+        await asyncio.gather(*(git.worktree_remove(repo, tree) for tree in trees))
+
+asyncio.run(main(sys.argv[1], sys.argv[2]))
+"""
+
+
+async def test_worker_processes_on_one_machine_do_not_race(tmp_path: Path) -> None:
+    source = make_source(tmp_path / "app")
+    home = tmp_path / "home"
+    ws = await create_workspace(
+        home=home, project_id="p", feature_request="x", repositories=[RepoSpec(url=str(source))]
+    )
+    workers = [
+        await asyncio.create_subprocess_exec(
+            sys.executable, "-c", CHURN, str(home), f"w{n}", stderr=asyncio.subprocess.PIPE
+        )
+        for n in range(3)
+    ]
+    async with asyncio.timeout(90):
+        errors = [(await w.communicate())[1].decode() for w in workers]
+    assert [w.returncode for w in workers] == [0, 0, 0], errors
+    listing = await git.run("worktree", "list", "--porcelain", repo=ws.repo("app"))
+    assert listing.stdout.count("worktree ") == 1

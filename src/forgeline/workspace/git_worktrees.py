@@ -2,9 +2,11 @@
 
 Git names a worktree's administrative directory after the new path's last component, so
 concurrent `git worktree add` calls on one repository (three overwatchers, each with a
-`<task>/<repo>` worktree) race for `worktrees/<repo>` and fail with "could not open
-'…/gitdir' for writing". Every add and prune on a git directory is serialised by a lock
-keyed by that directory, and a failed add is retried once the lock is free again.
+`<task>/<repo>` worktree) race for `worktrees/<repo>`, and a prune (an overwatcher
+cleaning up) deletes the administrative directory of an add still under way: "could not
+open '…/gitdir' for writing". Every add and prune on a git directory is serialised, within
+the process by an asyncio lock keyed by that directory and across processes (several
+workers on one machine) by an advisory file lock in it; a failed add is retried.
 
 The administrative directory is found from git's own records in the main git directory
 (`worktrees/*/gitdir`), never from the worktree's `.git` file, which an agent may rewrite.
@@ -13,6 +15,10 @@ The administrative directory is found from git's own records in the main git dir
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
+import os
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from forgeline.workspace.git_clone import prepare_new_dir, remove_path
@@ -22,14 +28,43 @@ from forgeline.workspace.refs import check_revision
 from forgeline.workspace.repo import GitRepo
 
 ADD_ATTEMPTS = 3
-_locks: dict[Path, asyncio.Lock] = {}
+LOCK_FILENAME = "forgeline-worktrees.lock"
+_POLL_S = 0.02
+_locks: dict[tuple[int, Path], asyncio.Lock] = {}
 
 
-def _lock(git_dir: Path) -> asyncio.Lock:
-    key = git_dir.resolve()
+def _process_lock(git_dir: Path) -> asyncio.Lock:
+    key = (id(asyncio.get_running_loop()), git_dir.resolve())
     if key not in _locks:
         _locks[key] = asyncio.Lock()
     return _locks[key]
+
+
+@contextlib.asynccontextmanager
+async def _lock(git_dir: Path) -> AsyncIterator[None]:
+    """Hold the worktree lock of `git_dir` (this process's, then the file lock)."""
+    async with _process_lock(git_dir):
+        fd = os.open(git_dir / LOCK_FILENAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            await _flock(fd)
+            yield
+        finally:
+            os.close(fd)  # releases the file lock
+
+
+async def _flock(fd: int) -> None:
+    while True:
+        if _try_flock(fd):
+            return
+        await asyncio.sleep(_POLL_S)
+
+
+def _try_flock(fd: int) -> bool:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
 
 
 async def worktree_add(repo: GitRepo, path: Path, commit: str) -> GitRepo:
