@@ -154,9 +154,8 @@ async def run(
     Args:
         *args: Git's arguments, e.g. `"status", "--porcelain"`.
         repo: The repository to work on; git runs in its work tree with its git directory
-            named explicitly. Without it (e.g. `clone`), no repository is looked for
-            above `cwd`.
-        cwd: The directory to run in when there is no `repo`.
+            named explicitly. Only `REPOSITORY_FREE` commands (`clone`...) run without one.
+        cwd: The directory to run in when there is no `repo` (nothing above it is searched).
         check: Raise `GitError` when git exits non-zero.
         timeout_s: Wall-clock limit; git and its children are killed when it passes.
         stdin: Text fed to git's standard input (else it reads nothing).
