@@ -7,4 +7,5 @@ bash scripts/services.sh
 .venv/bin/ruff check src tests bench
 .venv/bin/ruff format --check src tests bench
 .venv/bin/mypy
-.venv/bin/pytest -q "$@"
+# Two workers: the suite is mostly subprocesses, sandboxes and servers waiting on each other.
+.venv/bin/pytest -q -n 2 "$@"
