@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from dbfixtures import make_project
-from forgeline.domain.events import EventType, NewEvent
+from forgeline.domain.events import Event, EventType, NewEvent
 from forgeline.events import EventLog, LocalEventBus, local
 from forgeline.store import Store, open_store
 
@@ -131,3 +131,44 @@ async def test_a_full_mailbox_falls_back_to_the_store(
         assert tail.seqs == list(range(1, 11))
     finally:
         await tail.close()
+
+
+class CountingReader:
+    """The real store, counting the reads a bus makes of it."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.reads = 0
+
+    async def list_events(
+        self, project_id: str, *, after_seq: int = 0, limit: int = 1000
+    ) -> list[Event]:
+        self.reads += 1
+        return await self.store.list_events(project_id, after_seq=after_seq, limit=limit)
+
+    async def last_event_seq(self, project_id: str) -> int:
+        self.reads += 1
+        return await self.store.last_event_seq(project_id)
+
+
+async def test_idle_subscribers_share_one_store_poll_per_project(store: Store, db_url: str) -> None:
+    project = await make_project(store)
+    reader = CountingReader(store)
+    shared = LocalEventBus(reader, poll_interval=FAST_POLL)
+    tails = [Tail(shared.subscribe(project.id, after_seq=0)) for _ in range(20)]
+    try:
+        await asyncio.sleep(FAST_POLL * 2)
+        before = reader.reads
+        await asyncio.sleep(FAST_POLL * 10)
+        assert reader.reads - before <= 12  # one read per interval, not one per subscriber
+        other = await open_store(db_url)  # another process's event still reaches everyone
+        try:
+            await EventLog(other, LocalEventBus(other)).emit(project.id, text(1))
+        finally:
+            await other.close()
+        for tail in tails:
+            assert [e.seq for e in await tail.wait_for(1, timeout=3)] == [1]
+    finally:
+        for tail in tails:
+            await tail.close()
+        await shared.close()

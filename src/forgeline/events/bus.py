@@ -6,8 +6,7 @@ from collections.abc import AsyncIterator
 from typing import Protocol
 
 from forgeline.domain.events import Event
-from forgeline.events.cursor import EventReader
-from forgeline.events.local import LocalEventBus
+from forgeline.events.local import LocalEventBus, StoreHead
 from forgeline.events.redis_bus import RedisEventBus
 
 
@@ -31,7 +30,7 @@ class EventBus(Protocol):
         ...
 
 
-def make_bus(store: EventReader, redis_url: str | None, *, poll_interval: float = 1.0) -> EventBus:
+def make_bus(store: StoreHead, redis_url: str | None, *, poll_interval: float = 1.0) -> EventBus:
     """A Redis Streams bus when `redis_url` is set, else an in-process one."""
     if redis_url:
         return RedisEventBus(store, redis_url, poll_interval=poll_interval)
