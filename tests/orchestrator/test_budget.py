@@ -229,3 +229,18 @@ def test_the_follow_view_shows_spend_compaction_and_the_budget_stop() -> None:
     assert lines[1].strip() == "⇣ review: context compacted, 9,800 → 3,100 tokens"
     assert "budget of $0.12" in lines[2]
     assert progress.budget_reason.startswith("the project's budget")
+
+
+async def test_the_default_budget_comes_from_the_settings(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path / "home", max_cost_usd=3.0)  # FORGELINE_MAX_COST_USD
+    runtime = await Runtime.start(settings, role="test")
+    try:
+        service = Service(runtime)
+        project = await service.create_project(
+            feature_request="x",
+            repositories=[RepoSpec(url=str(make_sample_repo(tmp_path)))],
+            model="scripted:" + str(script(tmp_path / "s.yaml")),
+        )
+        assert project.max_cost_usd == 3.0
+    finally:
+        await runtime.stop()
