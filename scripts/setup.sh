@@ -34,3 +34,21 @@ if [ "$want" = test ]; then
 else
   .venv/bin/pip install -q -e .
 fi
+
+# `forgeline` on PATH, as every hint prints it: a link in ~/.local/bin or /usr/local/bin
+# (the first on PATH that can take it), unless `forgeline` already resolves to this one.
+launcher="$PWD/.venv/bin/forgeline"
+on_path() { [ "$(readlink -f "$(command -v forgeline 2>/dev/null)" 2>/dev/null)" = "$(readlink -f "$launcher")" ]; }
+if ! on_path; then
+  for dir in "$HOME/.local/bin" /usr/local/bin; do
+    case ":$PATH:" in *":$dir:"*) ;; *) continue ;; esac
+    [ -e "$dir/forgeline" ] && [ ! -L "$dir/forgeline" ] && continue
+    if mkdir -p "$dir" 2>/dev/null && ln -sf "$launcher" "$dir/forgeline" 2>/dev/null; then
+      echo "forgeline setup: $dir/forgeline -> $launcher" >&2
+      break
+    fi
+  done
+fi
+if ! on_path; then
+  echo "forgeline setup: run Forgeline as $launcher (or put $PWD/.venv/bin on PATH)" >&2
+fi

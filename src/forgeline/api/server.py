@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import ipaddress
+import socket
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -95,6 +97,20 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def port_in_use(host: str, port: int) -> str | None:
+    """Why `host:port` cannot be listened on (in use, not an address here); None if it can."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return "the port is in use (another forgeline serve?); pick one with --port"
+            return exc.strerror or str(exc)
+    return None
+
+
 def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
@@ -116,6 +132,10 @@ def serve_command(*, host: str, port: int) -> int:
         return 2
     if not 0 < port < 65536:
         print(f"error: invalid port {port}", file=sys.stderr)
+        return 2
+    busy = port_in_use(host, port)
+    if busy:
+        print(f"error: cannot listen on {_url_host(host)}:{port}: {busy}", file=sys.stderr)
         return 2
     print(f"Forgeline on http://{_url_host(host)}:{port}", file=sys.stderr, flush=True)
     if not is_loopback(host):

@@ -7,8 +7,8 @@ from typing import Any, Protocol
 
 import yaml
 from rich.console import Console
-from rich.prompt import Prompt
 
+from forgeline.console.lineinput import LineReader
 from forgeline.console.sanitize import one_line, safe
 from forgeline.domain.errors import UserError
 from forgeline.store.schemas import QuestionRecord
@@ -87,17 +87,22 @@ class AutoAnswers:
 
 
 class TerminalAnswers:
-    """Asks on the terminal: a numbered list, several numbers for multi-select, or text."""
+    """Asks on the terminal: a numbered list, several numbers for multi-select, or text.
 
-    def __init__(self, console: Console) -> None:
+    Lines are read on the event loop, so Ctrl-C at a prompt pauses the run at once.
+    """
+
+    def __init__(self, console: Console, reader: LineReader | None = None) -> None:
         self._console = console
+        self._reader = reader or LineReader()
+
+    async def _prompt(self, text: str, default: str | None = None) -> str:
+        shown = f" [{default}]" if default else ""
+        self._console.print(f"{text}{shown}: ", end="", markup=False, highlight=False)
+        line = (await self._reader.readline()).strip()
+        return line or (default or "")
 
     async def answer(self, question: QuestionRecord) -> Answer:
-        import asyncio
-
-        return await asyncio.to_thread(self._ask, question)
-
-    def _ask(self, question: QuestionRecord) -> Answer:
         c = self._console
         header = one_line(question.header or "Question")
         c.print(f"\n[bold yellow]?[/] [bold]{header}[/]: {safe(question.question)}")
@@ -106,13 +111,16 @@ class TerminalAnswers:
             desc = f" [dim]{one_line(option.description)}[/]" if option.description else ""
             c.print(f"  {i}. {one_line(option.label)}{desc}")
         if not options:
-            return Answer(question=question.question, other=Prompt.ask("  your answer", console=c))
+            return Answer(question=question.question, other=await self._prompt("  your answer"))
         c.print(f"  {len(options) + 1}. Other (type your own answer)")
         hint = "numbers, comma-separated" if question.multi_select else "a number"
         while True:
-            raw = Prompt.ask(f"  choose ({hint})", console=c, default="1")
+            raw = await self._prompt(f"  choose ({hint})", default="1")
             answer = self._parse(question, raw)
             if answer is not None:
+                if len(options) + 1 in _numbers(raw):
+                    other = await self._prompt("  your answer")
+                    answer = answer.model_copy(update={"other": other})
                 return answer
             c.print("  [red]not a valid choice, try again[/]")
 
@@ -127,7 +135,8 @@ class TerminalAnswers:
         if len(numbers) > 1 and not question.multi_select:
             return None
         selected = [options[n - 1].label for n in numbers if n <= len(options)]
-        other = None
-        if len(options) + 1 in numbers:
-            other = Prompt.ask("  your answer", console=self._console)
-        return Answer(question=question.question, selected=selected, other=other)
+        return Answer(question=question.question, selected=selected)
+
+
+def _numbers(raw: str) -> list[int]:
+    return [int(p) for p in raw.replace(" ", "").split(",") if p.isdigit()]

@@ -208,19 +208,19 @@
       case "finding": return this.line(box, "finding" + (data.severity === "blocker" ? " failed" : ""), `${data.severity}: ${data.path ? data.path + (data.line ? ":" + data.line : "") + " " : ""}${data.message}`);
       case "commit":
         if (event.task_id) this.lastCommit[event.task_id] = data.sha || "";
-        return this.line(box, "commit", `Commit ${String(data.sha || "").slice(0, 10)} in ${data.repo}: ${data.message}`);
+        return this.line(box, "commit", `Commit ${String(data.sha || "").slice(0, 10)} in ${data.repo}: ${String(data.message || "").split("\n")[0]}`);
       case "question_asked": return this.line(box, "question", questionText(data));
       case "question_answered": return this.line(box, "answer", answerText(data));
       case "gate": return this.line(box, "gate " + (data.passed ? "passed" : "failed"), gateText(data));
       case "push": return this.line(box, "push" + (data.ok ? "" : " failed"), `Push ${data.repo || ""}: ${data.ok ? (data.skipped ? "skipped" : "pushed") : "failed"}${data.detail ? " (" + data.detail + ")" : ""}`);
       case "task_failed": return this.line(box, "failed", `${title(data.agent)} failed: ${data.error || ""}`);
-      case "task_started": return this.line(box, "event", `${title(data.agent)} started`);
+      case "task_started": case "task_completed": return; // shown as the group's state
       case "phase_started": return this.line(box, "event", `${title(data.phase)} phase started`);
       case "phase_completed": return this.line(box, "event ok", `${title(data.phase)} completed`);
       case "warning": return this.line(box, "warning", `Warning: ${data.message || short(data)}`);
       case "agent_override": return this.line(box, data.accepted ? "event" : "event failed", `Repository agent file ${data.repo}/${data.path}: ${data.reason}`);
       case "budget_exceeded": return this.line(box, "failed", `Budget exceeded: ${data.message || short(data)}`);
-      case "task_completed": case "task_paused": case "task_resumed": case "task_cancelled":
+      case "task_paused": case "task_resumed": case "task_cancelled":
         return this.line(box, "event", `${title(data.agent)} ${STATE[type][0]}`);
       default: return this.line(box, "event", `${type.replace(/_/g, " ")}: ${short(data.message || data.document || data.phase || data)}`);
     }
