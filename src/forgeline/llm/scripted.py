@@ -152,7 +152,7 @@ class ScriptedModel:
         self, request: ModelRequest, *, on_text: TextCallback | None = None
     ) -> ModelResponse:
         if request.purpose == "compaction":
-            return self._compaction(request)
+            return await self._compaction(request)
         index = _turns_so_far(request)
         turns = self._turns
         if index >= len(turns):
@@ -177,7 +177,12 @@ class ScriptedModel:
         stop = "tool_use" if calls else "end_turn"
         return ModelResponse(message=message, stop_reason=stop, usage=usage, model=self.name)
 
-    def _compaction(self, request: ModelRequest) -> ModelResponse:
+    async def _compaction(self, request: ModelRequest) -> ModelResponse:
+        """A summary, logged as turn `compact` and as slow as a turn (crash tests use both)."""
+        self._log("start", "compact")
+        if self._script.delay:
+            await asyncio.sleep(self._script.delay)
+        self._log("end", "compact")
         text = self._script.compaction.get(self._agent) or _builtin_summary(request)
         message = Message(role="assistant", text=text)
         usage = self._usage(request, max(1, len(text) // 4))
@@ -189,7 +194,7 @@ class ScriptedModel:
         cost = cost_for(key, usage, overrides=self._prices) if self._prices else 0.0
         return usage.model_copy(update={"cost_usd": cost})
 
-    def _log(self, what: str, index: int) -> None:
+    def _log(self, what: str, index: int | str) -> None:
         if self._script.call_log:
             line = f"{what} {self._agent} {self._run_index} {index} {time.time():.6f}\n"
             with open(self._script.call_log, "a", encoding="utf-8") as log:
