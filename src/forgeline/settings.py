@@ -116,11 +116,21 @@ class Settings(BaseSettings):
     sandbox_path_entries: Annotated[tuple[Path, ...], NoDecode] = ()
     sandbox_memory_mb: int = Field(default=4096, ge=64)
     sandbox_pids: int = Field(default=256, ge=8)
+    # With the network on (setup, --allow-network), the only TCP ports a sandboxed command may
+    # connect to (Landlock): comma-separated, or `all` (the host's loopback services included).
+    sandbox_network_ports: str = Field(default="53,80,443", pattern=r"^(all|\d{1,5}(,\d{1,5})*)$")
 
     @field_validator("sandbox_paths", "sandbox_path_entries", mode="before")
     @classmethod
     def _sandbox_paths(cls, value: object) -> object:
         return _split_paths(value)
+
+    @property
+    def network_ports(self) -> tuple[int, ...] | None:
+        """`sandbox_network_ports` as port numbers; None for `all`."""
+        if self.sandbox_network_ports == "all":
+            return None
+        return tuple(int(port) for port in self.sandbox_network_ports.split(","))
 
     @property
     def workspaces_dir(self) -> Path:

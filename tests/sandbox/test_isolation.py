@@ -150,9 +150,19 @@ async def test_network_is_blocked_by_default(policy: SandboxPolicy, tcp_server: 
 
 
 async def test_network_allowed_when_the_policy_says_so(workspace: Path, tcp_server: int) -> None:
-    policy = SandboxPolicy(workspace=workspace, network=True)
+    policy = SandboxPolicy(workspace=workspace, network=True, network_ports=(tcp_server,))
     result = await run_command(_connect(tcp_server), policy, timeout_s=10)
     assert result.exit_code == 0, result.output
+    assert result.output == "hello"
+
+
+async def test_network_reaches_only_the_allowed_ports(workspace: Path, tcp_server: int) -> None:
+    """The host's loopback services (PostgreSQL, Redis, ...) are off limits (Landlock)."""
+    policy = SandboxPolicy(workspace=workspace, network=True)
+    result = await run_command(_connect(tcp_server), policy, timeout_s=10)
+    assert result.exit_code != 0 and "hello" not in result.output
+    everything = SandboxPolicy(workspace=workspace, network=True, network_ports=None)
+    result = await run_command(_connect(tcp_server), everything, timeout_s=10)
     assert result.output == "hello"
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import fcntl
 import hashlib
 import json
@@ -26,6 +27,7 @@ from forgeline.environment.detect import SetupPlan
 from forgeline.environment.interpreter import base_prefix, python_home
 from forgeline.environment.passthrough import passthrough_env
 from forgeline.environment.records import EnvironmentRecord, EnvPaths
+from forgeline.sandbox.netports import url_ports
 from forgeline.sandbox.policy import with_settings
 from forgeline.sandbox.runner import CommandResult, run_command
 from forgeline.settings import Settings
@@ -248,7 +250,16 @@ async def setup_policy(request: SetupRequest, key: str) -> SandboxPolicy:
         binds=tuple(binds) if request.sandbox_on else (),
         path_prepend=(f"{paths.venv(key)}/bin", f"{request.code_path}/node_modules/.bin"),
     )
-    return with_settings(policy, request.settings) if request.settings else policy
+    policy = with_settings(policy, request.settings) if request.settings else policy
+    return _with_url_ports(policy, request.environ)
+
+
+def _with_url_ports(policy: SandboxPolicy, environ: Mapping[str, str]) -> SandboxPolicy:
+    """The ports of the package index and proxy URLs setup gets are allowed too."""
+    if policy.network_ports is None:
+        return policy
+    ports = (*policy.network_ports, *url_ports(passthrough_env(environ)))
+    return dataclasses.replace(policy, network_ports=tuple(sorted(set(ports))))
 
 
 def setup_env(request: SetupRequest, key: str) -> dict[str, str]:

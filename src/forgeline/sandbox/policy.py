@@ -51,4 +51,5 @@ def with_settings(policy: SandboxPolicy, settings: Settings) -> SandboxPolicy:
         readable=(*policy.readable, *(p for p in extra if p not in policy.readable)),
         path_prepend=(*policy.path_prepend, *(e for e in entries if e not in policy.path_prepend)),
         limits=settings_limits(settings),
+        network_ports=settings.network_ports,
     )

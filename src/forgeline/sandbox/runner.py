@@ -27,6 +27,7 @@ from forgeline.sandbox.bwrap import bwrap_argv, sandbox_fds, sandbox_home, sandb
 from forgeline.sandbox.cgroup import PidsCgroup
 from forgeline.sandbox.env import GITCONFIG, SHELL, clean_env, ripgrep_binary, user_bin_dir
 from forgeline.sandbox.limits import ResourceLimits, launcher_argv
+from forgeline.sandbox.netports import port_launcher
 from forgeline.sandbox.output import OutputCollector
 from forgeline.tools.base import SandboxPolicy
 
@@ -131,6 +132,8 @@ async def _prepare(
             home=home, extra=_extra_env(policy, env), path_prepend=policy.path_prepend
         )
         argv = bwrap_argv(status.bwrap, policy, command=command, env=clean, home=home, fds=fds)
+        if policy.network and policy.network_ports is not None:
+            argv = [*port_launcher(policy.network_ports), *argv]
         return _Prepared(argv=argv, env=clean, cwd=str(workspace), home_dir=None, pass_fds=fds.all)
     logger.warning(
         "FORGELINE_SANDBOX=off: running a command WITHOUT the bubblewrap sandbox in %s "

@@ -88,6 +88,10 @@ class Bind:
     writable: bool = False
 
 
+DEFAULT_NETWORK_PORTS: tuple[int, ...] = (53, 80, 443)
+"""With the network on, the TCP ports a command may connect to by default: DNS, HTTP, HTTPS."""
+
+
 @dataclass(frozen=True)
 class SandboxPolicy:
     """What a sandboxed command may see and touch.
@@ -99,6 +103,8 @@ class SandboxPolicy:
             git directory inside a hidden tree, a repository environment, a toolchain).
         hidden: Directories made invisible (e.g. `$FORGELINE_HOME`, other workspaces).
         network: Whether the command may use the network.
+        network_ports: With the network, the only TCP ports it may connect to (Landlock;
+            `sandbox.netports`); None: every port.
         enabled: False only when the operator set `FORGELINE_SANDBOX=off`.
         path_prepend: Directories put first on the command's `PATH`, in this order
             (e.g. an environment's `bin`); add them to `readable` if they are hidden.
@@ -113,6 +119,7 @@ class SandboxPolicy:
     readable: tuple[Path, ...] = ()
     hidden: tuple[Path, ...] = ()
     network: bool = False
+    network_ports: tuple[int, ...] | None = DEFAULT_NETWORK_PORTS
     enabled: bool = True
     path_prepend: tuple[str, ...] = ()
     limits: ResourceLimits | None = None
