@@ -29,6 +29,7 @@ from forgeline.domain.errors import ModelError, UserError
 from forgeline.domain.messages import Message, ModelRequest, ModelResponse, ToolCall, Usage
 from forgeline.llm.base import TextCallback
 from forgeline.llm.pricing import cost_for, price_for
+from forgeline.llm.tokens import IncrementalSum
 from forgeline.settings import ModelPrice
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -143,6 +144,10 @@ class ScriptedModel:
         self._run_index = run_index
         self._label = label
         self._turns = [turn for run in script.runs(agent)[run_index:] for turn in run]
+        # Counted incrementally: a long run would otherwise recount its whole
+        # conversation on every call.
+        self._sizes = IncrementalSum(_message_chars)
+        self._turns_taken = IncrementalSum(_message_turns)
 
     @property
     def name(self) -> str:
@@ -153,7 +158,7 @@ class ScriptedModel:
     ) -> ModelResponse:
         if request.purpose == "compaction":
             return await self._compaction(request)
-        index = _turns_so_far(request)
+        index = self._turns_taken.total(request.messages)
         turns = self._turns
         if index >= len(turns):
             raise ModelError(
@@ -189,7 +194,8 @@ class ScriptedModel:
         return ModelResponse(message=message, stop_reason="end_turn", usage=usage, model=self.name)
 
     def _usage(self, request: ModelRequest, output_tokens: int) -> Usage:
-        usage = Usage(input_tokens=_estimate_tokens(request), output_tokens=output_tokens, calls=1)
+        size = len(request.system) + 400 * len(request.tools) + self._sizes.total(request.messages)
+        usage = Usage(input_tokens=max(1, size // 4), output_tokens=output_tokens, calls=1)
         key = self._label if price_for(self._label, overrides=self._prices) else "scripted"
         cost = cost_for(key, usage, overrides=self._prices) if self._prices else 0.0
         return usage.model_copy(update={"cost_usd": cost})
@@ -201,10 +207,10 @@ class ScriptedModel:
                 log.write(line)
 
 
-def _turns_so_far(request: ModelRequest) -> int:
-    """Model turns taken, counting those a compacted conversation's summary stands for."""
-    summarised = sum(m.summary.turns for m in request.messages if m.summary is not None)
-    return summarised + sum(1 for m in request.messages if m.role == "assistant")
+def _message_turns(message: Message) -> int:
+    """Model turns a message stands for (a compacted conversation's summary: many)."""
+    turns = message.summary.turns if message.summary is not None else 0
+    return turns + (message.role == "assistant")
 
 
 def _builtin_summary(request: ModelRequest) -> str:
@@ -217,10 +223,7 @@ def _builtin_summary(request: ModelRequest) -> str:
     )
 
 
-def _estimate_tokens(request: ModelRequest) -> int:
-    """About four characters a token, counted cheaply (no serialisation)."""
-    size = len(request.system) + 400 * len(request.tools)
-    for m in request.messages:
-        size += len(m.text) + sum(len(r.content) for r in m.tool_results)
-        size += sum(len(c.name) + 16 * len(c.input) for c in m.tool_calls)
-    return max(1, size // 4)
+def _message_chars(message: Message) -> int:
+    """A message's size for the usage estimate (about four characters a token)."""
+    size = len(message.text) + sum(len(r.content) for r in message.tool_results)
+    return size + sum(len(c.name) + 16 * len(c.input) for c in message.tool_calls)

@@ -9,6 +9,8 @@ counts the wire body the same way, so a test proves the loop never sends too muc
 from __future__ import annotations
 
 import json
+import operator
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from forgeline.domain.messages import Message, ModelRequest, ToolSpec
@@ -49,3 +51,41 @@ def request_tokens(request: ModelRequest) -> int:
     """Tokens of a whole request's prompt (system, tools, messages), without the output."""
     total = text_tokens(len(request.system)) + MESSAGE_OVERHEAD + tool_tokens(request.tools)
     return total + sum(message_tokens(m) for m in request.messages)
+
+
+class IncrementalSum:
+    """A per-message count summed over a conversation that grows at its end, kept up to date.
+
+    It remembers the messages it counted (by identity) and the running sums; each
+    call counts only the messages after the longest unchanged prefix. A message
+    replaced or removed (cleared tool results, a compaction) is noticed, and the
+    count resumes from there. Messages are never changed in place (they are
+    replaced by copies), so identity is enough. Cost per call: one identity
+    comparison per message, plus `value` of the new ones.
+    """
+
+    def __init__(self, value: Callable[[Message], int]) -> None:
+        self._value = value
+        self._seen: list[Message] = []
+        self._sums: list[int] = [0]
+
+    def total(self, messages: Sequence[Message]) -> int:
+        """The sum of `value` over `messages`."""
+        same = _common_prefix(self._seen, messages)
+        del self._seen[same:]
+        del self._sums[same + 1 :]
+        running = self._sums[-1]
+        for message in messages[same:]:
+            running += self._value(message)
+            self._seen.append(message)
+            self._sums.append(running)
+        return running
+
+
+def _common_prefix(seen: list[Message], messages: Sequence[Message]) -> int:
+    """How many leading messages are the very same objects in both lists."""
+    flags = list(map(operator.is_, seen, messages))
+    try:
+        return flags.index(False)
+    except ValueError:
+        return len(flags)
