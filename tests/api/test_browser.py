@@ -53,7 +53,7 @@ def demo_script() -> str:
     for turn in agents["review"]:
         for call in turn.get("tool_calls", []):
             for finding in call["input"].get("findings", []):
-                if finding["path"].endswith("pager.py"):
+                if finding["path"].endswith("pagekit/pager.py"):
                     finding["line"] = PAGER_LINE
     return yaml.safe_dump(script, sort_keys=False)
 
@@ -124,6 +124,7 @@ def create_project(page: Page, server: Server, repo: Path) -> None:
     accessible(page)
     page.get_by_label("Repository URL or path").fill(str(repo))
     page.get_by_label("Branch (optional)").fill("main")
+    page.get_by_label("Budget in USD (optional)").fill("5")
     shot(page, "new-project.png")
     page.get_by_role("button", name="Create project").click()
     page.wait_for_url("**/projects/*")
@@ -295,6 +296,7 @@ def check_findings_and_gate(page: Page) -> None:
     expect(failing.locator("td").last).to_have_text("3")
     expect(gate.locator("table.evidence tr.ok").filter(has_text="unittest").first).to_be_visible()
     usage = page.locator("#usage")
+    expect(usage.locator(".budget")).to_contain_text("of the project's $5.00 budget")
     expect(usage.locator("tr").filter(has_text="review")).to_contain_text("scripted:script.yaml")
     shot(page, "gate.png", top="#gate")
     shot(page, "project.png", top="#project")

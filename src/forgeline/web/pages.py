@@ -83,7 +83,6 @@ async def _review_context(service: Service, project_id: str) -> dict[str, Any]:
         "gate": await reviewpage.latest_gate(store, project_id),
         "evidence": await reviewpage.evidence(store, project_id),
         "models": await reviewpage.models_by_agent(store, project_id),
-        "budget": await reviewpage.budget_of(store, project_id),
         "usage": await store.usage_summary(project_id),
     }
 

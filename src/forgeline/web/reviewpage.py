@@ -113,13 +113,6 @@ async def models_by_agent(store: Store, project_id: str) -> dict[str, str]:
     return {agent: shown_model(model) or model for agent, model in used.items()}
 
 
-async def budget_of(store: Store, project_id: str) -> dict[str, float] | None:
-    """The last reported spend against the project's budget (`usage` events), if any."""
-    events = await store.list_events(project_id, types=[EventType.USAGE.value], limit=10_000)
-    budgets = [e.data["budget"] for e in events if isinstance(e.data.get("budget"), dict)]
-    return budgets[-1] if budgets else None
-
-
 async def evidence(store: Store, project_id: str) -> list[Evidence]:
     """Every command run in the project with its exit code (DESIGN §12)."""
     return await list_evidence(store, project_id)

@@ -114,7 +114,11 @@ function newProjectBody(form) {
     if (url) repositories.push(branch ? { url, branch } : { url });
   });
   const phases = [...form.querySelectorAll("[name=phases]:checked")].map((box) => box.value);
-  return { feature_request: form.feature_request.value, repositories, phases, model: form.model.value || null };
+  const budget = form.max_cost.value.trim();
+  return {
+    feature_request: form.feature_request.value, repositories, phases,
+    model: form.model.value || null, max_cost_usd: budget ? Number(budget) : null,
+  };
 }
 
 function setupNewProject() {
