@@ -5,7 +5,8 @@ Setup runs with the network on, in the host's network namespace. Through the pub
 opens TCP connections to PostgreSQL on 127.0.0.1:5432 (which trusts every local user, so it
 could read other projects' events and plant a pickled DBOS step output) and to a service
 this test listens on. On the old sandbox both connects succeeded; now Landlock refuses
-every TCP connect outside the allowed ports, while the ports of the package index URL
+every TCP connect outside the allowed ports (TCP Fast Open's `sendto`, which skips
+`connect`, is refused by the seccomp filter), while the ports of the package index URL
 setup is given stay reachable.
 """
 
@@ -28,6 +29,8 @@ else echo "$1-BLOCKED"; fi; }}
 probe pg 5432
 probe service {service}
 probe index {index}
+/usr/bin/python3 -c 'import socket; socket.socket().sendto(b"x", socket.MSG_FASTOPEN, \
+("127.0.0.1", {service})); print("tfo-OPEN")' 2>/dev/null || echo tfo-BLOCKED
 """
 
 WRITE = {"name": "Write", "input": {"file_path": "research.md", "content": "# Research\n"}}
@@ -72,7 +75,7 @@ def test_setup_sh_cannot_reach_host_loopback_services(tmp_path: Path) -> None:
             str(e["data"].get("text", "")) for e in read_events(env) if e["type"] == "setup_output"
         )
     assert "pg-BLOCKED" in output and "pg-OPEN" not in output, output
-    assert "service-BLOCKED" in output and hits == [], output
+    assert "service-BLOCKED" in output and "tfo-BLOCKED" in output and hits == [], output
     assert "index-OPEN" in output and index_hits == [1], output  # the configured index works
 
 

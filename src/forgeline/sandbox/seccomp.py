@@ -10,6 +10,9 @@ it runs the command. It makes these calls fail:
   (`subprocess`, `multiprocessing` with its default `fork` start method, asyncio).
 - `socketpair(..., SOCK_DGRAM, ...)` with `EACCES`: an unconnected datagram socket could
   `sendto` any host datagram socket; stream and seqpacket pairs cannot, so they stay.
+- `sendto`/`sendmsg`/`sendmmsg` with `MSG_FASTOPEN` with `EACCES`: TCP Fast Open opens
+  a connection without `connect`, hence around the Landlock port rules of
+  `sandbox.netports` (a plain `connect` then `send` still works).
 - `io_uring_setup`/`_enter`/`_register` with `ENOSYS`: io_uring can create sockets
   without a `socket` system call (callers fall back to ordinary system calls).
 - x32 system calls on x86-64 with `ENOSYS` (a second system-call table), and any call
@@ -44,11 +47,12 @@ _RET_ALLOW = 0x7FFF_0000
 
 # Offsets in `struct seccomp_data`: nr, arch, instruction_pointer, args[6] (little endian).
 _NR, _ARCH = 0, 4
-_ARG0_LOW, _ARG1_LOW = 16, 24
+_ARG0_LOW, _ARG1_LOW, _ARG2_LOW, _ARG3_LOW = 16, 24, 32, 40
 
 _AF_UNIX = 1
 _SOCK_DGRAM = 2
 _SOCK_TYPE_MASK = 0xF
+_MSG_FASTOPEN = 0x2000_0000
 _X32_SYSCALL_BIT = 0x4000_0000
 
 
@@ -57,14 +61,24 @@ class _Arch:
     audit_arch: int
     socket: int
     socketpair: int
+    sends: tuple[int, int, int]  # sendto, sendmsg, sendmmsg (flags: args 3, 2, 3)
     io_uring: tuple[int, ...]
     has_x32: bool
 
 
 _IO_URING = (425, 426, 427)  # io_uring_setup, io_uring_enter, io_uring_register
 _ARCHES: dict[str, _Arch] = {
-    "x86_64": _Arch(0xC000_003E, socket=41, socketpair=53, io_uring=_IO_URING, has_x32=True),
-    "aarch64": _Arch(0xC000_00B7, socket=198, socketpair=199, io_uring=_IO_URING, has_x32=False),
+    "x86_64": _Arch(
+        0xC000_003E, socket=41, socketpair=53, sends=(44, 46, 307), io_uring=_IO_URING, has_x32=True
+    ),
+    "aarch64": _Arch(
+        0xC000_00B7,
+        socket=198,
+        socketpair=199,
+        sends=(206, 211, 269),
+        io_uring=_IO_URING,
+        has_x32=False,
+    ),
 }
 
 _Insn = tuple[int, str | int, str | int, int]
@@ -95,6 +109,9 @@ def _program(arch: _Arch) -> list[tuple[str | None, _Insn]]:
     body += [
         (None, _jeq(arch.socket, "socket")),
         (None, _jeq(arch.socketpair, "socketpair")),
+        (None, _jeq(arch.sends[0], "flags3")),
+        (None, _jeq(arch.sends[1], "flags2")),
+        (None, _jeq(arch.sends[2], "flags3")),
         *((None, _jeq(nr, "nosys")) for nr in arch.io_uring),
         (None, _ret(_RET_ALLOW)),
         ("socket", _load(_ARG0_LOW)),
@@ -102,6 +119,10 @@ def _program(arch: _Arch) -> list[tuple[str | None, _Insn]]:
         ("socketpair", _load(_ARG1_LOW)),
         (None, (_AND_K, 0, 0, _SOCK_TYPE_MASK)),
         (None, _jeq(_SOCK_DGRAM, "deny", "allow")),
+        ("flags2", _load(_ARG2_LOW)),
+        (None, (_JSET_K, "deny", "allow", _MSG_FASTOPEN)),
+        ("flags3", _load(_ARG3_LOW)),
+        (None, (_JSET_K, "deny", "allow", _MSG_FASTOPEN)),
         ("allow", _ret(_RET_ALLOW)),
         ("deny", _ret(deny)),
         ("nosys", _ret(nosys)),
