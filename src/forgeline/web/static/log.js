@@ -219,6 +219,8 @@
       case "phase_completed": return this.line(box, "event ok", `${title(data.phase)} completed`);
       case "warning": return this.line(box, "warning", `Warning: ${data.message || short(data)}`);
       case "agent_override": return this.line(box, data.accepted ? "event" : "event failed", `Repository agent file ${data.repo}/${data.path}: ${data.reason}`);
+      case "pull_request": return this.line(box, "push" + (data.status === "failed" ? " failed" : ""), `Pull request ${data.repo || ""}: ${data.status}${data.url ? " " + data.url : ""}${data.detail ? " (" + data.detail + ")" : ""}`);
+      case "context_compacted": return this.line(box, "event", `Context compacted: ${data.before_tokens} → ${data.after_tokens} tokens`);
       case "budget_exceeded": return this.line(box, "failed", `Budget exceeded: ${data.message || short(data)}`);
       case "task_paused": case "task_resumed": case "task_cancelled":
         return this.line(box, "event", `${title(data.agent)} ${STATE[type][0]}`);
