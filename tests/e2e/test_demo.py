@@ -14,6 +14,7 @@ def test_demo_runs_every_phase_and_pushes(tmp_path: Path, database_url: str | No
     result = summary(proc)
     assert result["status"] == "completed"
     assert "scripted model" in proc.stderr
+    assert "↑ pagekit: pushed forgeline/" in proc.stderr
     ws = Path(result["workspace"])
     assert (ws / "research.md").read_text().startswith("# Research")
     assert "Empty input keeps returning" in (ws / "planning.md").read_text()

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 import yaml
 from rich.console import Console
 
+from forgeline.console.launcher import forgeline_command
 from forgeline.console.lineinput import LineReader
 from forgeline.console.sanitize import one_line, safe
 from forgeline.domain.errors import UserError
@@ -76,8 +77,8 @@ class NoAnswers:
     async def answer(self, question: QuestionRecord) -> Answer:
         raise UserError(
             f"the agent asks '{question.header or question.question}' but there is no terminal "
-            "to ask on: answer in the web UI (forgeline serve), or resume with --answers FILE "
-            "or --auto-answer"
+            f"to ask on: answer in the web UI ({forgeline_command()} serve), or resume with "
+            "--answers FILE or --auto-answer"
         )
 
 

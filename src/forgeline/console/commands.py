@@ -21,6 +21,7 @@ from forgeline.console.answers import (
     load_answers_file,
 )
 from forgeline.console.follow import Progress, follow
+from forgeline.console.launcher import forgeline_command
 from forgeline.console.sanitize import clean_terminal_logging, safe
 from forgeline.console.summary import print_summary, summarise
 from forgeline.domain.errors import ForgelineError, UserError
@@ -171,12 +172,14 @@ async def _follow_task(
     except ForgelineError as exc:
         console.print(f"[red]error:[/] {safe(exc)}")
         await service.pause(task_id)
-        console.print(f"The task is paused. Continue with: [bold]forgeline resume {task_id}[/]")
+        resume = f"{forgeline_command()} resume {task_id}"
+        console.print(f"The task is paused. Continue with: [bold]{resume}[/]")
         return EXIT_FAILED
     finally:
         asyncio.get_running_loop().remove_signal_handler(signal.SIGINT)
     if paused.is_set():
-        console.print(f"\n[yellow]Paused.[/] Continue with: [bold]forgeline resume {task_id}[/]")
+        resume = f"{forgeline_command()} resume {task_id}"
+        console.print(f"\n[yellow]Paused.[/] Continue with: [bold]{resume}[/]")
         return EXIT_PAUSED
     summary = await summarise(service, task_id)
     if json_output:
@@ -186,8 +189,15 @@ async def _follow_task(
     if summary["status"] == "completed":
         return EXIT_OK
     if progress.budget_reason:
-        console.print(f"[yellow]Stopped:[/] {progress.budget_reason.replace('TASK', task_id)}")
+        console.print(f"[yellow]Stopped:[/] {_hint(progress.budget_reason, task_id)}")
     return EXIT_FAILED
+
+
+def _hint(reason: str, task_id: str) -> str:
+    """A message's `forgeline resume TASK` hint, with this task and the command as typed."""
+    return reason.replace("forgeline resume", f"{forgeline_command()} resume").replace(
+        "TASK", task_id
+    )
 
 
 async def _result(handle: Any) -> Any:
@@ -271,7 +281,8 @@ async def _nothing_to_resume(service: Service, console: Console) -> None:
     if not paused:
         console.print("Nothing to resume: no paused or interrupted task.")
         return
-    console.print("No interrupted task. Paused tasks (continue one with forgeline resume TASK):")
+    resume = f"{forgeline_command()} resume TASK"
+    console.print(f"No interrupted task. Paused tasks (continue one with {resume}):")
     for task in paused:
         console.print(f"   {task.id}  project {task.project_id}  {task.phase}")
 

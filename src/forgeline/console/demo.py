@@ -9,6 +9,7 @@ from importlib import resources
 from pathlib import Path
 
 from forgeline.console.commands import RunOptions, run_command
+from forgeline.console.launcher import forgeline_command
 from forgeline.settings import Settings
 
 REQUEST = "Fix paginate() dropping the last partial page"
@@ -65,7 +66,7 @@ async def demo_command(*, json_output: bool = False, settings: Settings | None =
         Console().print(
             "\n[bold]Where to look[/]: the workspace and branch above; "
             "`git -C <workspace>/pagekit log --oneline forgeline/...`; "
-            "`git -C <workspace>/pagekit diff main`; and [bold]forgeline serve[/] for the web UI "
-            "(http://127.0.0.1:8000)."
+            "`git -C <workspace>/pagekit diff main`; and "
+            f"[bold]{forgeline_command()} serve[/] for the web UI (http://127.0.0.1:8000)."
         )
     return code

@@ -40,6 +40,15 @@ def clean_lines(text: object) -> list[str]:
     return str(text).split("\n")
 
 
+def error_head(text: object) -> str:
+    """A failed call's first line, and the next ones when it only introduces them ("...:")."""
+    lines = [line.strip() for line in clean_lines(text) if line.strip()]
+    if not lines:
+        return "error"
+    head = lines[0]
+    return f"{head} {'; '.join(lines[1:3])}" if head.endswith(":") else head
+
+
 class Progress:
     """Renders events as lines; keeps a running token and cost total."""
 
@@ -74,8 +83,7 @@ class Progress:
 
     def _on_tool_result(self, d: dict[str, Any]) -> None:
         if d.get("is_error"):
-            first = clean_lines(d.get("content", ""))[:1]
-            self._line(f"    [red]✗ {one_line(first[0] if first else 'error', 160)}[/]")
+            self._line(f"    [red]✗ {one_line(error_head(d.get('content', '')), 160)}[/]")
 
     def _on_finding(self, d: dict[str, Any]) -> None:
         colour = ICONS.get(d.get("severity", ""), "white")
@@ -109,9 +117,9 @@ class Progress:
             self._line(f"  [yellow]?[/] {question} [bold]→ {answer}[/]")
 
     def _on_push(self, d: dict[str, Any]) -> None:
-        self._line(
-            f"  [magenta]↑ {one_line(d.get('repo', ''))}: {one_line(d.get('message', ''))}[/]"
-        )
+        colour = "magenta" if d.get("ok") else "red"
+        where, detail = one_line(d.get("repo", "")), one_line(d.get("detail", ""))
+        self._line(f"  [{colour}]↑ {where}: {detail}[/]")
 
     def _on_agent_override(self, d: dict[str, Any]) -> None:
         where = f"{one_line(d.get('repo'))}/{one_line(d.get('path'))}"

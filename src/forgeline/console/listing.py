@@ -7,6 +7,7 @@ from typing import Any
 
 from rich.console import Console
 
+from forgeline.console.launcher import forgeline_command
 from forgeline.console.sanitize import safe as escape  # no control sequences, no markup
 from forgeline.settings import Settings
 from forgeline.store import Store, open_store
@@ -67,7 +68,8 @@ def _task(task: TaskRecord) -> dict[str, Any]:
 
 def print_listing(console: Console, projects: list[dict[str, Any]]) -> None:
     if not projects:
-        console.print("No projects yet. Start one with: forgeline run REQUEST --repo PATH")
+        start = f"{forgeline_command()} run REQUEST --repo PATH"
+        console.print(f"No projects yet. Start one with: {start}")
         return
     for project in projects:
         console.print(

@@ -138,8 +138,8 @@ def _print_pushes(console: Console, repos: list[Json]) -> None:
         push = repo.get("push")
         if push is None:
             continue
-        state = "[green]pushed[/]" if push["ok"] else "[red]push FAILED[/]"
-        console.print(f"[bold]Push[/] {escape(repo['name'])}: {state}: {escape(push['detail'])}")
+        state = "" if push["ok"] else "[red]push FAILED[/]: "
+        console.print(f"[bold]Push[/] {escape(repo['name'])}: {state}{escape(push['detail'])}")
 
 
 def _print_tests(console: Console, s: Json) -> None:

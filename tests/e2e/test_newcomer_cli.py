@@ -1,0 +1,56 @@
+"""What a new user meets first on the terminal: hints that work as printed, readable failures."""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+from pathlib import Path
+
+from .helpers import FORGELINE, cli_env, forgeline, make_repo, write_script
+
+QUESTION = {
+    "question": "Which colour?",
+    "header": "Colour",
+    "multiSelect": False,
+    "options": [{"label": "Red", "description": "r"}, {"label": "Blue", "description": "b"}],
+}
+
+
+def _without_venv_on_path(env: dict[str, str]) -> dict[str, str]:
+    bin_dir = str(Path(FORGELINE).parent)
+    env["PATH"] = ":".join(p for p in env["PATH"].split(":") if p and p != bin_dir)
+    return env
+
+
+def test_hints_name_the_command_as_it_can_be_typed(tmp_path: Path) -> None:
+    """`.venv/bin` is not on PATH after setup: a hint says the exact path, which works."""
+    env = _without_venv_on_path(cli_env(tmp_path / "home"))
+    proc = forgeline("list", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert f"Start one with: {FORGELINE} run REQUEST --repo PATH" in proc.stdout
+    hinted = shlex.split(proc.stdout.split("Start one with: ")[1])[0]
+    assert subprocess.run([hinted, "--help"], env=env, capture_output=True).returncode == 0
+
+    env["PATH"] = f"{Path(FORGELINE).parent}:{env['PATH']}"
+    assert "Start one with: forgeline run" in forgeline("list", env=env).stdout
+
+
+def test_invalid_tool_arguments_are_shown_with_their_reason(tmp_path: Path) -> None:
+    """A failed call whose first line only introduces the reason shows the reason too."""
+    repo = make_repo(tmp_path / "r", {"a.txt": "a\n"})
+    script = write_script(
+        tmp_path / "s.yaml",
+        {
+            "research": [
+                {"tool_calls": [{"name": "Bash", "input": {"command": 123}}]},
+                {"tool_calls": [{"name": "Write", "input": {"file_path": "research.md", "content": "x"}}]},  # noqa: E501
+                {"text": "done"},
+            ]
+        },
+    )  # fmt: skip
+    proc = forgeline(
+        "run", "x", "--repo", str(repo), "--model", f"scripted:{script}", "--phases", "research",
+        env=cli_env(tmp_path / "home"),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "✗ invalid arguments for Bash: - command: Input should be a valid string" in proc.stdout
