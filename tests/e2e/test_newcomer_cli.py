@@ -8,17 +8,10 @@ from pathlib import Path
 
 from .helpers import FORGELINE, cli_env, forgeline, make_repo, write_script
 
-QUESTION = {
-    "question": "Which colour?",
-    "header": "Colour",
-    "multiSelect": False,
-    "options": [{"label": "Red", "description": "r"}, {"label": "Blue", "description": "b"}],
-}
-
 
 def _without_venv_on_path(env: dict[str, str]) -> dict[str, str]:
-    bin_dir = str(Path(FORGELINE).parent)
-    env["PATH"] = ":".join(p for p in env["PATH"].split(":") if p and p != bin_dir)
+    """PATH without the venv, nor a link setup may have made in /usr/local/bin or ~/.local/bin."""
+    env["PATH"] = "/usr/bin:/bin"
     return env
 
 
