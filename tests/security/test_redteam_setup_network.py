@@ -6,7 +6,8 @@ opens TCP connections to PostgreSQL on 127.0.0.1:5432 (which trusts every local 
 could read other projects' events and plant a pickled DBOS step output) and to a service
 this test listens on. On the old sandbox both connects succeeded; now Landlock refuses
 every TCP connect outside the allowed ports (TCP Fast Open's `sendto`, which skips
-`connect`, is refused by the seccomp filter), while the ports of the package index URL
+`connect`, and MPTCP sockets, which Landlock does not cover, are refused by the seccomp
+filter), while the ports of the package index URL
 setup is given stay reachable.
 """
 
@@ -31,6 +32,8 @@ probe service {service}
 probe index {index}
 /usr/bin/python3 -c 'import socket; socket.socket().sendto(b"x", socket.MSG_FASTOPEN, \
 ("127.0.0.1", {service})); print("tfo-OPEN")' 2>/dev/null || echo tfo-BLOCKED
+/usr/bin/python3 -c 'import socket; socket.socket(socket.AF_INET, socket.SOCK_STREAM, 262).connect(\
+("127.0.0.1", {service})); print("mptcp-OPEN")' 2>/dev/null || echo mptcp-BLOCKED
 """
 
 WRITE = {"name": "Write", "input": {"file_path": "research.md", "content": "# Research\n"}}
@@ -75,7 +78,8 @@ def test_setup_sh_cannot_reach_host_loopback_services(tmp_path: Path) -> None:
             str(e["data"].get("text", "")) for e in read_events(env) if e["type"] == "setup_output"
         )
     assert "pg-BLOCKED" in output and "pg-OPEN" not in output, output
-    assert "service-BLOCKED" in output and "tfo-BLOCKED" in output and hits == [], output
+    assert "service-BLOCKED" in output and hits == [], output
+    assert "tfo-BLOCKED" in output and "mptcp-BLOCKED" in output, output
     assert "index-OPEN" in output and index_hits == [1], output  # the configured index works
 
 

@@ -10,6 +10,8 @@ it runs the command. It makes these calls fail:
   (`subprocess`, `multiprocessing` with its default `fork` start method, asyncio).
 - `socketpair(..., SOCK_DGRAM, ...)` with `EACCES`: an unconnected datagram socket could
   `sendto` any host datagram socket; stream and seqpacket pairs cannot, so they stay.
+- `socket(..., IPPROTO_MPTCP)` and `socket(..., IPPROTO_SCTP)` with `EACCES`: Landlock's
+  port rules cover plain TCP only, and an MPTCP socket falls back to TCP with any server.
 - `sendto`/`sendmsg`/`sendmmsg` with `MSG_FASTOPEN` with `EACCES`: TCP Fast Open opens
   a connection without `connect`, hence around the Landlock port rules of
   `sandbox.netports` (a plain `connect` then `send` still works).
@@ -53,6 +55,7 @@ _AF_UNIX = 1
 _SOCK_DGRAM = 2
 _SOCK_TYPE_MASK = 0xF
 _MSG_FASTOPEN = 0x2000_0000
+_IPPROTO_SCTP, _IPPROTO_MPTCP = 132, 262
 _X32_SYSCALL_BIT = 0x4000_0000
 
 
@@ -115,7 +118,10 @@ def _program(arch: _Arch) -> list[tuple[str | None, _Insn]]:
         *((None, _jeq(nr, "nosys")) for nr in arch.io_uring),
         (None, _ret(_RET_ALLOW)),
         ("socket", _load(_ARG0_LOW)),
-        (None, _jeq(_AF_UNIX, "deny", "allow")),
+        (None, _jeq(_AF_UNIX, "deny")),
+        (None, _load(_ARG2_LOW)),
+        (None, _jeq(_IPPROTO_MPTCP, "deny")),
+        (None, _jeq(_IPPROTO_SCTP, "deny", "allow")),
         ("socketpair", _load(_ARG1_LOW)),
         (None, (_AND_K, 0, 0, _SOCK_TYPE_MASK)),
         (None, _jeq(_SOCK_DGRAM, "deny", "allow")),
