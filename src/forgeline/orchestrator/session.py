@@ -2,12 +2,42 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from datetime import UTC, datetime
 from typing import Any
 
 from forgeline.orchestrator.runtime import Runtime
 from forgeline.store.schemas import ProjectStatus
-from forgeline.workspace.layout import open_workspace, write_session
+from forgeline.workspace.layout import Workspace, open_workspace, write_session
+
+
+class _SessionWriter:
+    """Writes one project's session.json in worker threads; the newest snapshot wins.
+
+    The write (with its fsync) runs off the event loop. Snapshots are numbered in
+    the order they were read; a write whose snapshot is older than one already
+    written is skipped, so a slow or abandoned write never puts back older content.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._issued = 0
+        self._written = 0
+
+    def number(self) -> int:
+        """The next snapshot's number (called on the event loop)."""
+        self._issued += 1
+        return self._issued
+
+    def write(self, ws: Workspace, data: dict[str, Any], number: int) -> None:
+        with self._lock:
+            if number > self._written:
+                write_session(ws, data)
+                self._written = number
+
+
+_writers: dict[str, _SessionWriter] = {}
 
 
 async def sync_session(
@@ -44,5 +74,7 @@ async def sync_session(
             for t in tasks
         ],
     }
-    write_session(open_workspace(runtime.settings.home, project_id), session)
+    writer = _writers.setdefault(project_id, _SessionWriter())
+    ws = open_workspace(runtime.settings.home, project_id)
+    await asyncio.to_thread(writer.write, ws, session, writer.number())
     return session
