@@ -12,6 +12,7 @@ $FORGELINE_HOME/src/<repo-name>/      the alias: inside the sandbox, the code un
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +29,7 @@ class EnvPaths:
 
     Attributes:
         home: `FORGELINE_HOME` (resolved).
-        cache: The shared package caches (`pip/`, `npm/`).
+        cache: The package caches (`pip/`, `npm/`), one partition per repository origin.
     """
 
     home: Path
@@ -49,6 +50,18 @@ class EnvPaths:
 
     def ready(self, key: str) -> Path:
         return self.key_dir(key) / "ready.json"
+
+    def package_cache(self, origin: str) -> Path:
+        """The caches setup of the repository at `origin` (its URL) reads and writes.
+
+        Setup writes its caches, so a cache shared by every repository would let one
+        repository's setup plant a wheel (pip does not check a cached built wheel) or a
+        registry answer that another repository's setup then installs: each origin has
+        its own partition, shared by every project of that repository.
+        """
+        if not origin:
+            return self.cache
+        return self.cache / "origins" / hashlib.sha256(origin.encode()).hexdigest()[:24]
 
     def alias(self, name: str) -> Path:
         return self.home / "src" / name

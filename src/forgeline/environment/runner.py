@@ -57,6 +57,7 @@ class SetupRequest:
         environ: The process environment the package-manager settings come from.
         settings: The operator's sandbox settings (toolchain paths, `PATH` entries, limits).
         gitfile: Where to write the alias's `.git` file (out of every sandbox's reach).
+        origin: The repository's URL: its package caches are its origin's partition.
     """
 
     name: str
@@ -71,6 +72,12 @@ class SetupRequest:
     environ: Mapping[str, str]
     settings: Settings | None = None
     gitfile: Path | None = None
+    origin: str = ""
+
+    @property
+    def cache(self) -> Path:
+        """The package caches this setup may read and write (its origin's partition)."""
+        return self.paths.package_cache(self.origin)
 
     @property
     def repo(self) -> Path:
@@ -233,7 +240,7 @@ async def _execute(
 async def setup_policy(request: SetupRequest, key: str) -> SandboxPolicy:
     """Network on; writable: the repository, its environment and the package caches."""
     paths = request.paths
-    paths.cache.mkdir(parents=True, exist_ok=True)
+    request.cache.mkdir(parents=True, exist_ok=True)
     readable = [p for p in (base_prefix(request.python),) if p is not None]
     readable += git_dirs(request.git)
     binds = [Bind(source=request.repo, target=request.code_path, writable=True)]
@@ -242,7 +249,7 @@ async def setup_policy(request: SetupRequest, key: str) -> SandboxPolicy:
         binds.append(Bind(source=gitfile, target=request.code_path / ".git"))
     policy = SandboxPolicy(
         workspace=request.repo.resolve(),
-        writable=(request.repo.resolve(), paths.key_dir(key), paths.cache),
+        writable=(request.repo.resolve(), paths.key_dir(key), request.cache),
         readable=tuple(readable),
         hidden=request.hidden,
         network=True,
@@ -264,7 +271,7 @@ def _with_url_ports(policy: SandboxPolicy, environ: Mapping[str, str]) -> Sandbo
 
 def setup_env(request: SetupRequest, key: str) -> dict[str, str]:
     """The package managers' configuration, caches, and `VIRTUAL_ENV`."""
-    cache = request.paths.cache
+    cache = request.cache
     return {
         **passthrough_env(request.environ),
         "VIRTUAL_ENV": str(request.paths.venv(key)),

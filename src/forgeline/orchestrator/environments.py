@@ -47,6 +47,7 @@ class PendingSetup:
     name: str
     plan: SetupPlan
     digest: str
+    origin: str = ""
 
 
 def plan_digest(repo: Path, plan: SetupPlan) -> str:
@@ -104,7 +105,7 @@ async def _pending(
         fresh = record is not None and record.ok and record.digest == digest
         if fresh and record is not None and record.key and paths.ready(record.key).is_file():
             continue
-        pending.append(PendingSetup(name=repo.name, plan=plan, digest=digest))
+        pending.append(PendingSetup(name=repo.name, plan=plan, digest=digest, origin=repo.url))
     return pending
 
 
@@ -125,6 +126,7 @@ async def _setup(
         environ=dict(os.environ),
         settings=settings,
         gitfile=record_dir(ws, item.name) / "dotgit",
+        origin=item.origin,
     )
     directory = record_dir(ws, item.name)
     directory.mkdir(parents=True, exist_ok=True)
