@@ -36,8 +36,10 @@ from forgeline.store.schemas import FindingRecord
 from forgeline.workspace import git
 
 OVERWATCHERS = ("review", "security", "test")
-# How often a child workflow's status is polled when it is not awaited on its own task.
+# How often a finished child's result is polled until DBOS has recorded it.
 POLL_S = 0.1
+# DBOS's own poll interval: for children not awaited here, or cancelled or failed.
+CANCELLED_POLL_S = 1.0
 
 
 @dataclass
@@ -152,11 +154,9 @@ class Checkpoints:
 async def wait_for(
     task_ids: list[str], handles: dict[str, Any] | None = None
 ) -> list[dict[str, Any]]:
-    """The results of child workflows, in order.
+    """The results of child workflows, in order (the same DBOS steps as a plain poll).
 
-    A child this process started (its handle in `handles`) is awaited on its own
-    asyncio task; any other is polled in DBOS's database. Both record the same steps
-    (`DBOS.getStatus`, then the result), so a replay sees the same sequence.
+    A child this process started (its handle in `handles`) is awaited on its task.
     """
     from dbos import DBOS, WorkflowHandleAsync
 
@@ -169,16 +169,19 @@ async def wait_for(
 
 
 async def _result(local: Any, stored: Any) -> dict[str, Any]:
-    """Await a child's result on its task; poll its status if that task was cancelled."""
-    if local is not None:
-        try:
-            result: dict[str, Any] = await local.get_result(polling_interval_sec=POLL_S)
+    """A child's result, read through DBOS: at once when its task here ended normally.
+
+    A cancelled or failed child is read after DBOS's usual poll interval, as before: a
+    pause cancels the children, then the parent, which must not see them first.
+    """
+    task = getattr(local, "task", None)
+    if isinstance(task, asyncio.Future):
+        await asyncio.wait({task})
+        if not task.cancelled() and task.exception() is None:
+            result: dict[str, Any] = await stored.get_result(polling_interval_sec=POLL_S)
             return result
-        except asyncio.CancelledError:
-            task = asyncio.current_task()
-            if task is not None and task.cancelling():
-                raise  # we are being paused or stopped ourselves
-    result = await stored.get_result(polling_interval_sec=POLL_S)
+        await asyncio.sleep(CANCELLED_POLL_S)
+    result = await stored.get_result(polling_interval_sec=CANCELLED_POLL_S)
     return result
 
 
