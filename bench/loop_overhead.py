@@ -93,9 +93,9 @@ async def run_loop(workspace: Path, steps: int) -> tuple[float, float]:
     elapsed = time.perf_counter() - started
     if result.outcome != Outcome.COMPLETED or len(ctx.commands) != steps:
         raise SystemExit(f"the benchmark run did not complete: {result.outcome} {result.reason}")
-    if any(c["exit_code"] != 0 for c in ctx.commands):
+    if any(c.exit_code != 0 for c in ctx.commands):
         raise SystemExit("a sandboxed cat failed; is bubblewrap usable here?")
-    return elapsed, sum(float(c["duration_s"]) for c in ctx.commands)
+    return elapsed, sum(c.duration_s for c in ctx.commands)
 
 
 async def run_sandbox(workspace: Path, count: int) -> float:
