@@ -7,6 +7,7 @@ whose LFS objects or submodules cannot be fetched is still worth working on.
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -56,6 +57,7 @@ async def push_lfs(repo: GitRepo, *, branch: str, remote: str = "origin") -> Non
     """
     if not uses_lfs(repo) or not lfs_installed():
         return
+    await check_lfs_endpoint(repo)
     args = ("lfs", "push", remote, branch)
     result = await git.run(*args, repo=repo, check=False, timeout_s=FETCH_TIMEOUT_S)
     if not result.ok:
@@ -82,8 +84,61 @@ async def init_submodules(repo: GitRepo) -> list[str]:
     return [f"{repo.work_tree.name}: its submodules could not be initialised: {detail}"]
 
 
+LFS_CONFIG = ".lfsconfig"
+_CLONED_LFS_CONFIG = "forgeline-cloned-lfsconfig"
+"""In the git directory (out of every sandbox's reach): the clone's `.lfsconfig`."""
+_NO_FILE = "(none)"
+
+
+def remember_lfs_config(repo: GitRepo) -> None:
+    """Keep the clone's `.lfsconfig` (the repository owner's), to compare at push time."""
+    path = repo.work_tree / LFS_CONFIG
+    data = _read(path) if path.is_file() and not path.is_symlink() else _NO_FILE
+    (repo.git_dir / _CLONED_LFS_CONFIG).write_text(data, encoding="utf-8")
+
+
+def _read(path: Path) -> str:
+    return path.read_text(encoding="utf-8", errors="replace").strip()
+
+
+def _work_tree_version(path: Path) -> str:
+    if path.is_file():
+        return _read(path)
+    return "(not a file)" if os.path.lexists(path) else _NO_FILE
+
+
+async def _lfs_config_versions(repo: GitRepo) -> list[str]:
+    """`.lfsconfig` in the work tree, the index and `HEAD` (what git-lfs may read)."""
+    found = [_work_tree_version(repo.work_tree / LFS_CONFIG)]
+    for spec in (f":{LFS_CONFIG}", f"HEAD:{LFS_CONFIG}"):
+        shown = await git.run("show", spec, repo=repo, check=False)
+        found.append(shown.stdout.strip() if shown.ok else _NO_FILE)
+    return found
+
+
+async def check_lfs_endpoint(repo: GitRepo) -> None:
+    """Refuse to push LFS objects when `.lfsconfig` changed since the clone.
+
+    git-lfs takes its server from `.lfsconfig` (`lfs.url`, `lfs.pushurl`), a file agents
+    can write: a changed one could send the repository's LFS objects to any host.
+
+    Raises:
+        GitError: The file differs from the clone's (or the clone's was not kept).
+    """
+    kept = repo.git_dir / _CLONED_LFS_CONFIG
+    cloned = _read(kept) if kept.is_file() else None
+    if cloned is not None and all(v == cloned for v in await _lfs_config_versions(repo)):
+        return
+    raise GitError(
+        f"not pushing Git LFS objects of {repo.work_tree.name}: its {LFS_CONFIG} is not the one "
+        "it was cloned with (it names the LFS server, so a changed one could send the files "
+        f"anywhere); restore {LFS_CONFIG} or push the LFS objects yourself"
+    )
+
+
 async def after_clone(repo: GitRepo, *, submodules: bool) -> list[str]:
     """Everything a clone needs beyond `git clone`; returns warnings."""
+    remember_lfs_config(repo)
     warnings = await fetch_lfs(repo)
     if submodules:
         warnings += await init_submodules(repo)
