@@ -26,11 +26,20 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PAUSED = 0, 1, 2, 130
 
 @app.command()
 def run(
-    request: Annotated[str, typer.Argument(help="The feature request.", metavar="REQUEST")],
+    request: Annotated[
+        str | None,
+        typer.Argument(help="The feature request (not with --project).", metavar="[REQUEST]"),
+    ] = None,
     repo: Annotated[
-        list[str],
+        list[str] | None,
         typer.Option("--repo", help="Repository URL or path (repeatable).", metavar="URL_OR_PATH"),
-    ],
+    ] = None,
+    project: Annotated[
+        str | None,
+        typer.Option(
+            "--project", help="Continue this project with --phases (forgeline list).", metavar="ID"
+        ),
+    ] = None,
     base_branch: Annotated[
         str | None,
         typer.Option("--base-branch", help="Base branch for every repository.", metavar="B"),
@@ -56,9 +65,11 @@ def run(
         bool, typer.Option("--allow-network", help="Let sandboxed commands use the network.")
     ] = False,
     pr: Annotated[
-        str,
-        typer.Option("--pr", help="Pull requests on GitHub: draft, ready or off.", metavar="MODE"),
-    ] = "draft",
+        str | None,
+        typer.Option(
+            "--pr", help="Pull requests on GitHub: draft (default), ready or off.", metavar="MODE"
+        ),
+    ] = None,
     max_cost: Annotated[
         float | None,
         typer.Option("--max-cost", help="The project's budget in USD (DESIGN §15).", metavar="USD"),
@@ -73,12 +84,13 @@ def run(
         ),
     ] = None,
 ) -> None:
-    """Run the workflow on REQUEST over the given repositories."""
+    """Run the workflow on REQUEST over the given repositories, or continue --project ID."""
     from forgeline.console.commands import RunOptions, run_command
 
     options = RunOptions(
         request=request,
-        repos=repo,
+        repos=repo or [],
+        project=project,
         base_branch=base_branch,
         phases=phases,
         model=model,

@@ -29,14 +29,16 @@ from forgeline.settings import Settings
 
 if TYPE_CHECKING:
     from forgeline.orchestrator.service import Service
+    from forgeline.store.schemas import ProjectRecord, TaskRecord
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PAUSED = 0, 1, 2, 130
 
 
 @dataclass
 class RunOptions:
-    request: str
+    request: str | None
     repos: list[str]
+    project: str | None = None
     base_branch: str | None = None
     phases: str = "research,planning,implementation"
     model: str | None = None
@@ -44,7 +46,7 @@ class RunOptions:
     auto_answer: bool = False
     json_output: bool = False
     allow_network: bool = False
-    pr: str = "draft"
+    pr: str | None = None
     max_cost: float | None = None
     setups: list[str] = field(default_factory=list)
     settings: Settings | None = None
@@ -63,6 +65,31 @@ def check_setups(setups: list[str], repos: list[str]) -> None:
             raise UserError("a --setup command cannot contain a NUL character")
 
 
+def check_combination(options: RunOptions) -> None:
+    """A new project needs REQUEST and --repo; `--project` takes neither (DESIGN §6)."""
+    if options.project is None:
+        if not (options.request or "").strip():
+            raise UserError("give the feature REQUEST, or --project ID to continue a project")
+        if not options.repos:
+            raise UserError("give at least one --repo, or --project ID to continue a project")
+        return
+    given = {
+        "REQUEST": options.request is not None,
+        "--repo": bool(options.repos),
+        "--base-branch": options.base_branch is not None,
+        "--setup": bool(options.setups),
+        "--model": options.model is not None,
+        "--allow-network": options.allow_network,
+        "--pr": options.pr is not None,
+    }
+    extra = [name for name, present in given.items() if present]
+    if extra:
+        raise UserError(
+            f"--project continues a project as it was made: drop {', '.join(extra)} "
+            "(only --phases, --answers/--auto-answer, --max-cost and --json apply)"
+        )
+
+
 def make_console(json_output: bool) -> Console:
     return Console(stderr=json_output, highlight=False)
 
@@ -76,21 +103,25 @@ def answer_source(answers: Path | None, auto: bool, console: Console) -> AnswerS
 
 
 async def run_command(options: RunOptions) -> int:
-    """Create the project, run its phases, follow them; returns the exit status."""
+    """Create the project (or continue `--project`), run its phases, follow them.
+
+    Returns the exit status.
+    """
     from forgeline.llm import default_model_spec, validate_model_spec
     from forgeline.orchestrator.budget import check_budget
     from forgeline.orchestrator.runtime import Runtime
     from forgeline.orchestrator.service import Service, parse_phases, parse_pr_mode
-    from forgeline.workspace.layout import RepoSpec
 
     console = make_console(options.json_output)
     clean_terminal_logging()
     settings = options.settings or Settings()
     try:
+        check_combination(options)
         phases = parse_phases(options.phases)
-        parse_pr_mode(options.pr)
+        parse_pr_mode(options.pr or "draft")
         check_budget(options.max_cost)
-        model = validate_model_spec(options.model or default_model_spec(settings))
+        if options.project is None:
+            validate_model_spec(options.model or default_model_spec(settings))
         answers = answer_source(options.answers, options.auto_answer, console)
         check_setups(options.setups, options.repos)
     except ForgelineError as exc:
@@ -99,31 +130,56 @@ async def run_command(options: RunOptions) -> int:
     runtime = await Runtime.start(settings, role="cli", listen=False)
     try:
         service = Service(runtime)
-        setups = [*options.setups, *[None] * len(options.repos)]
-        specs = [
-            RepoSpec(url=r, branch=options.base_branch, setup=setup)
-            for r, setup in zip(options.repos, setups, strict=False)
-        ]
         try:
-            project = await service.create_project(
-                feature_request=options.request,
-                repositories=specs,
-                phases=phases,
-                model=model,
-                allow_network=options.allow_network,
-                pr_mode=options.pr,
-                max_cost_usd=options.max_cost,
-            )
+            task = await _start(service, options, phases, console)
+        except UserError as exc:
+            console.print(f"[red]error:[/] {safe(exc)}")
+            return EXIT_USAGE if options.project else EXIT_FAILED
         except ForgelineError as exc:
             console.print(f"[red]error:[/] {safe(exc)}")
             return EXIT_FAILED
-        if options.intro:
-            console.print(options.intro)
-        console.print(f"[bold]Project[/] {project.id}  [dim]workspace {safe(project.workspace)}[/]")
-        task = await service.start_pipeline(project.id, phases)
         return await _follow_task(service, task.id, answers, console, options.json_output)
     finally:
         await runtime.stop()
+
+
+async def _start(
+    service: Service, options: RunOptions, phases: list[str], console: Console
+) -> TaskRecord:
+    """Continue `--project` in its workspace, or make a new project; start the phases."""
+    if options.project is not None:
+        task = await service.continue_pipeline(
+            options.project, phases, max_cost_usd=options.max_cost
+        )
+        project = await service.store.get_project(options.project)
+        console.print(f"[bold]Continuing[/] project {project.id}  {', '.join(phases)}")
+        console.print(f"[dim]workspace {safe(project.workspace)}[/]")
+        return task
+    project = await _create(service, options, phases)
+    if options.intro:
+        console.print(options.intro)
+    console.print(f"[bold]Project[/] {project.id}  [dim]workspace {safe(project.workspace)}[/]")
+    return await service.start_pipeline(project.id, phases)
+
+
+async def _create(service: Service, options: RunOptions, phases: list[str]) -> ProjectRecord:
+    from forgeline.llm import default_model_spec, validate_model_spec
+    from forgeline.workspace.layout import RepoSpec
+
+    setups = [*options.setups, *[None] * len(options.repos)]
+    specs = [
+        RepoSpec(url=r, branch=options.base_branch, setup=setup)
+        for r, setup in zip(options.repos, setups, strict=False)
+    ]
+    return await service.create_project(
+        feature_request=options.request or "",
+        repositories=specs,
+        phases=phases,
+        model=validate_model_spec(options.model or default_model_spec(service.runtime.settings)),
+        allow_network=options.allow_network,
+        pr_mode=options.pr or "draft",
+        max_cost_usd=options.max_cost,
+    )
 
 
 async def iterate_command(

@@ -168,6 +168,31 @@ class Service:
         await self._launch(pipeline_workflow, task.id, project_id, task.id, list(phases))
         return task
 
+    async def continue_pipeline(
+        self, project_id: str, phases: Sequence[str], *, max_cost_usd: float | None = None
+    ) -> TaskRecord:
+        """Run more phases of an existing project in its own workspace (`run --project`).
+
+        The project's phase list grows to include them, so its pages show every phase;
+        `max_cost_usd`, when given, first becomes the project's budget.
+
+        Raises:
+            UserError: There is no such project (a clear message naming `forgeline list`).
+        """
+        try:
+            project = await self.store.get_project(project_id)
+        except NotFoundError:
+            raise UserError(
+                f"no project '{project_id}': `forgeline list` shows the projects and their ids"
+            ) from None
+        wanted = set(project.phases) | set(phases)
+        extended = [p for p in PHASES if p in wanted]
+        await self._check_can_start(project.model_copy(update={"phases": extended}), phases[0])
+        await self.store.update_project(project_id, phases=extended)
+        if max_cost_usd is not None:
+            await self.set_budget(project_id, max_cost_usd)
+        return await self.start_pipeline(project_id, phases)
+
     async def _launch(self, workflow: Any, task_id: str, *args: Any) -> None:
         await self.store.update_task(task_id, workflow_id=task_id)
         with SetWorkflowID(task_id):
