@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 import subprocess
 from pathlib import Path
@@ -47,3 +48,31 @@ def test_invalid_tool_arguments_are_shown_with_their_reason(tmp_path: Path) -> N
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "✗ invalid arguments for Bash: - command: Input should be a valid string" in proc.stdout
+
+
+def test_an_agent_done_line_shows_its_own_tokens_then_the_project_total(tmp_path: Path) -> None:
+    """ "planning done" showed the project's running total as if planning had used it all."""
+    repo = make_repo(tmp_path / "r", {"a.txt": "a\n"})
+    write = {"name": "Write", "input": {"file_path": "", "content": "x"}}
+    agents = {
+        agent: [
+            {"tool_calls": [{**write, "input": {**write["input"], "file_path": f"{agent}.md"}}]},
+            {"text": "done"},
+        ]
+        for agent in ("research", "planning")
+    }
+    script = write_script(tmp_path / "s.yaml", agents)
+    proc = forgeline(
+        "run", "x", "--repo", str(repo), "--model", f"scripted:{script}",
+        "--phases", "research,planning", env=cli_env(tmp_path / "home"),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    done = dict(
+        (agent, (int(own.replace(",", "")), int(project.replace(",", ""))))
+        for agent, own, project in re.findall(
+            r"✓ (\w+) done  ([\d,]+) tokens, \$[\d.]+ · project ([\d,]+) tokens", proc.stdout
+        )
+    )
+    assert done["research"][0] == done["research"][1] > 0, done
+    assert 0 < done["planning"][0] < done["planning"][1], done
+    assert done["planning"][1] == done["research"][0] + done["planning"][0], done

@@ -17,6 +17,7 @@ from forgeline.domain.errors import UserError
 from forgeline.domain.events import Event
 from forgeline.orchestrator.service import Service
 
+TOKEN_KINDS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
 ICONS = {"blocker": "red", "major": "yellow", "minor": "cyan", "nit": "dim"}
 
 
@@ -57,6 +58,7 @@ class Progress:
         self.tokens = 0
         self.cost = 0.0
         self.budget_reason = ""
+        self.agent_totals: dict[str, dict[str, Any]] = {}
 
     def show(self, event: Event) -> None:
         handler = getattr(self, f"_on_{event.type}", None)
@@ -129,11 +131,10 @@ class Progress:
             self._line(f"  [red]⚙ repository agent file {where} {one_line(d.get('reason'))}[/]")
 
     def _on_usage(self, d: dict[str, Any]) -> None:
-        self.tokens += sum(
-            int(d.get(k, 0))
-            for k in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
-        )
+        self.tokens += sum(int(d.get(k, 0)) for k in TOKEN_KINDS)
         self.cost += float(d.get("cost_usd", 0.0))
+        if isinstance(d.get("agent_total"), dict):
+            self.agent_totals[str(d.get("agent"))] = d["agent_total"]
         budget = d.get("budget") or {}
         if budget.get("max_cost_usd") is not None:
             self._line(
@@ -155,9 +156,13 @@ class Progress:
         self._line(f"[bold yellow]⏸ {safe(self.budget_reason)}[/]")
 
     def _on_task_completed(self, d: dict[str, Any]) -> None:
+        """The agent's own tokens and cost, then the project's so far."""
+        total = self.agent_totals.get(str(d.get("agent")), {})
+        own = sum(int(total.get(k, 0)) for k in TOKEN_KINDS)
         self._line(
             f"[bold green]✓[/] {one_line(d.get('agent'))} done  "
-            f"[dim]{self.tokens:,} tokens, ${self.cost:.4f}[/]"
+            f"[dim]{own:,} tokens, ${float(total.get('cost_usd', 0.0)):.4f} · "
+            f"project {self.tokens:,} tokens, ${self.cost:.4f}[/]"
         )
 
     def _on_task_failed(self, d: dict[str, Any]) -> None:
