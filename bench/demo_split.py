@@ -147,7 +147,11 @@ def one_run(base: Path) -> RunResult:
     started = time.time()
     with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
         code = asyncio.run(
-            demo_command(json_output=True, settings=Settings(home=home, database_url=None))
+            demo_command(
+                json_output=True,
+                auto_answer=True,
+                settings=Settings(home=home, database_url=None),
+            )
         )
     ended = time.time()
     if code != 0:

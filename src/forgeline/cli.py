@@ -151,11 +151,20 @@ def iterate(
 @app.command()
 def demo(
     json_output: Annotated[bool, typer.Option("--json")] = False,
+    auto_answer: Annotated[
+        bool,
+        typer.Option(
+            "--auto-answer",
+            help="Pick each question's first option instead of asking (always so without a "
+            "terminal).",
+        ),
+    ] = False,
 ) -> None:
     """The whole workflow on a bundled sample repository, with a scripted model (no LLM)."""
     from forgeline.console.demo import demo_command
 
-    raise typer.Exit(_run_async(demo_command(json_output=json_output)))
+    command = demo_command(json_output=json_output, auto_answer=auto_answer)
+    raise typer.Exit(_run_async(command))
 
 
 @app.command()

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from forgeline.console.demo import REQUEST, make_sample_repo, script_path
 
-from .helpers import cli_env, forgeline, git, summary
+from .helpers import FORGELINE, cli_env, forgeline, git, summary
+from .terminal import Terminal
 
 
 def test_research_then_continue_planning_and_implementation(tmp_path: Path) -> None:
@@ -60,3 +61,28 @@ def test_bad_combinations_and_unknown_project_are_clear(tmp_path: Path) -> None:
         text = " ".join((proc.stdout + proc.stderr).split())
         assert message in text, (args, text)
         assert "Traceback" not in text
+
+
+def test_continue_in_a_terminal_asks_the_planning_questions(tmp_path: Path) -> None:
+    env = cli_env(tmp_path / "home", TERM="xterm", COLUMNS="120")
+    repo = make_sample_repo(tmp_path)
+    model = f"scripted:{script_path(tmp_path)}"
+    first = forgeline(
+        "run", REQUEST, "--repo", str(repo), "--model", model, "--phases", "research", "--json",
+        env=env,
+    )  # fmt: skip
+    assert first.returncode == 0, first.stderr[-4000:]
+    [project] = json.loads(forgeline("list", "--json", env=env).stdout)["projects"]
+    argv = [FORGELINE, "run", "--project", project["id"], "--phases", "planning"]
+    term = Terminal(argv, env)
+    try:
+        term.read_until(f"project {project['id']}  planning", timeout=60)
+        term.read_until("What should paginate([]) return?", timeout=60)
+        term.type("\r")  # Enter: the default, the first option
+        term.read_until("Which regression test should the fix add?", timeout=10)
+        term.type("2\r")
+        code = term.wait(timeout=120)
+        assert code == 0, term.output.decode(errors="replace")[-3000:]
+    finally:
+        term.kill()
+    assert (Path(summary(first)["workspace"]) / "planning.md").is_file()

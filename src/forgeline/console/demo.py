@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -47,17 +48,32 @@ def script_path(home: Path) -> Path:
     return target
 
 
-async def demo_command(*, json_output: bool = False, settings: Settings | None = None) -> int:
+ASKS = (
+    "\nThe planner will stop and [bold]ask you[/] before anything is built: pick an answer "
+    "by its number (Enter takes the first).\n"
+)
+
+
+def answers_itself(auto_answer: bool) -> bool:
+    """The demo asks on a terminal; `--auto-answer`, or no terminal (CI), picks first options."""
+    return auto_answer or not sys.stdin.isatty()
+
+
+async def demo_command(
+    *, json_output: bool = False, auto_answer: bool = False, settings: Settings | None = None
+) -> int:
+    """Run the demo; returns the exit status (DESIGN §6)."""
     settings = settings or Settings()
     repo = make_sample_repo(settings.home / "demo")
+    auto = answers_itself(auto_answer)
     options = RunOptions(
         request=REQUEST,
         repos=[str(repo)],
         model=f"scripted:{script_path(settings.home)}",
-        auto_answer=True,
+        auto_answer=auto,
         json_output=json_output,
         settings=settings,
-        intro=INTRO + f"Sample repository: {repo}",
+        intro=INTRO + ("" if auto else ASKS) + f"Sample repository: {repo}",
     )
     code = await run_command(options)
     if not json_output and code == 0:
