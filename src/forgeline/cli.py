@@ -190,3 +190,11 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         sys.exit(EXIT_PAUSED)
+    except Exception as exc:
+        from forgeline.console.startup import startup_error
+
+        message = startup_error(exc)
+        if message is None:
+            raise
+        print(f"error: {message}", file=sys.stderr)
+        sys.exit(EXIT_USAGE)

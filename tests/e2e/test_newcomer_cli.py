@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import socket
 import subprocess
 from pathlib import Path
 
@@ -76,3 +77,25 @@ def test_an_agent_done_line_shows_its_own_tokens_then_the_project_total(tmp_path
     assert done["research"][0] == done["research"][1] > 0, done
     assert 0 < done["planning"][0] < done["planning"][1], done
     assert done["planning"][1] == done["research"][0] + done["planning"][0], done
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_a_bad_setting_or_an_unreachable_database_is_one_line(tmp_path: Path) -> None:
+    """Both were tracebacks from pydantic and from the database driver."""
+    home = tmp_path / "home"
+    bad = forgeline("list", env=cli_env(home, FORGELINE_SANDBOX_MEMORY_MB="lots"))
+    assert bad.returncode == 2
+    assert bad.stderr.startswith("error: invalid setting FORGELINE_SANDBOX_MEMORY_MB: Input should")
+    assert len(bad.stderr.strip().splitlines()) == 1, bad.stderr
+
+    url = f"postgresql://forgeline@127.0.0.1:{_closed_port()}/none"
+    for args in (["list"], ["resume"]):
+        down = forgeline(*args, env=cli_env(home, url))
+        assert down.returncode == 2, down.stderr
+        assert down.stderr.startswith("error: cannot reach a service Forgeline needs"), down.stderr
+        assert "FORGELINE_DATABASE_URL" in down.stderr and "Traceback" not in down.stderr
