@@ -94,7 +94,7 @@ def test_a_bad_setting_or_an_unreachable_database_is_one_line(tmp_path: Path) ->
     assert len(bad.stderr.strip().splitlines()) == 1, bad.stderr
 
     url = f"postgresql://forgeline@127.0.0.1:{_closed_port()}/none"
-    for args in (["list"], ["resume"]):
+    for args in (["list"], ["resume"], ["serve", "--port", str(_closed_port())]):
         down = forgeline(*args, env=cli_env(home, url))
         assert down.returncode == 2, down.stderr
         assert down.stderr.startswith("error: cannot reach a service Forgeline needs"), down.stderr

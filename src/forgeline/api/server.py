@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import ipaddress
 import socket
@@ -115,6 +116,22 @@ def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
+async def _database_problem(settings: Settings) -> str | None:
+    """Why the database cannot be opened (uvicorn would print its traceback), or None."""
+    from forgeline.console.startup import startup_error
+    from forgeline.store import open_store
+
+    try:
+        store = await open_store(settings.resolved_database_url())
+    except Exception as exc:
+        message = startup_error(exc)
+        if message is None:
+            raise
+        return message
+    await store.close()
+    return None
+
+
 def serve_command(*, host: str, port: int) -> int:
     """Run the server (`forgeline serve`); return the exit status.
 
@@ -136,6 +153,10 @@ def serve_command(*, host: str, port: int) -> int:
     busy = port_in_use(host, port)
     if busy:
         print(f"error: cannot listen on {_url_host(host)}:{port}: {busy}", file=sys.stderr)
+        return 2
+    unreachable = asyncio.run(_database_problem(settings))
+    if unreachable:
+        print(f"error: {unreachable}", file=sys.stderr)
         return 2
     print(f"Forgeline on http://{_url_host(host)}:{port}", file=sys.stderr, flush=True)
     if not is_loopback(host):
