@@ -55,70 +55,100 @@ class Settings(BaseSettings):
     - `sandbox_pids` (`FORGELINE_SANDBOX_PIDS`): most processes and threads at once.
     """
 
-    model_config = SettingsConfigDict(env_prefix="FORGELINE_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="FORGELINE_", extra="ignore", use_attribute_docstrings=True
+    )
 
     home: Path = Field(default_factory=lambda: Path.home() / ".forgeline")
+    """Where workspaces, the SQLite database, environments, caches and your agents live."""
     database_url: str | None = None
+    """SQLAlchemy URL of a PostgreSQL database (`postgresql+psycopg://...`); unset: SQLite."""
     redis_url: str | None = None
+    """Redis URL for events across processes (`redis://127.0.0.1:6379`); unset: in-process."""
     model: str | None = None
+    """The default model, `provider:model`; unset: `anthropic:claude-sonnet-4-5` with a key."""
     sandbox: Literal["on", "off"] = "on"
+    """`off` runs commands without bubblewrap (only where it cannot run; logged loudly)."""
     allow_network: bool = False
+    """Let every project's sandboxed commands use the network (`--allow-network` per run)."""
     api_token: SecretStr | None = None
-    # Extra names the server answers to besides its bound address and loopback (comma-separated;
-    # `*.example.com` matches subdomains, `*` any name). DNS rebinding defence (DESIGN §7).
+    """Token every request needs (bearer header, or the sign-in page); needed off loopback."""
     allowed_hosts: str = ""
-    # Whether a model given through the API or a form may be `scripted:` (a path the server reads).
+    """Extra names the server answers to besides its bound address and loopback (comma-separated;
+    `*.example.com` matches subdomains, `*` any name). DNS rebinding defence."""
     allow_scripted: bool = False
+    """Whether a model given through the API or a form may be `scripted:` (a path the server
+    reads)."""
     prices: dict[str, ModelPrice] = Field(default_factory=dict)
-    # Context windows in tokens by model name (e.g. {"openai:llama3": 8192}); they win over
-    # the built-in table (DESIGN §15).
+    """USD per million tokens by model name (JSON: `{"openai:m": {"input": 1, "output": 2}}`)."""
     context_windows: dict[str, int] = Field(default_factory=dict)
-    # The review, security, test and documentation agents' model (an agent file's `model`
-    # still wins); None: the project's model.
+    """Context windows in tokens by model name (JSON, e.g. `{"openai:llama3": 8192}`); they win
+    over the built-in table."""
     overwatcher_model: str | None = None
-    # A new project's budget in USD when none is given (`--max-cost`, `max_cost_usd`).
+    """The review, security, test and documentation agents' model (an agent file's `model`
+    still wins); unset: the project's model."""
     max_cost_usd: float | None = Field(default=None, gt=0)
+    """A new project's budget in USD when none is given (`--max-cost`, `max_cost_usd`)."""
     max_gate_rounds: int = 3
-    # Initialise a repository's submodules right after the clone (`FORGELINE_SUBMODULES=0`: not).
+    """Most rounds of the final gate before the run fails with its blockers."""
     submodules: bool = True
+    """Initialise a repository's submodules right after the clone (`0`: not)."""
     commit_author_name: str = "Forgeline"
+    """Author name of checkpoint commits."""
     commit_author_email: str = "forgeline@localhost"
-    # Checkpoint commit messages; fields: {subject}, {files}, {request}, {agent}.
+    """Author e-mail of checkpoint commits."""
     commit_template: str = (
         "{subject}\n\nFiles changed:\n{files}\n\nForgeline ({agent} agent): {request}\n"
     )
+    """Checkpoint commit messages; fields: {subject}, {files}, {request}, {agent}."""
     bash_default_timeout_ms: int = 120_000
+    """A `Bash` command's time limit when the agent gives none."""
     bash_max_timeout_ms: int = 600_000
+    """The longest time limit an agent may ask for a `Bash` command."""
     max_tool_output_chars: int = 30_000
-    # Repository environments (DESIGN §11): setup's time limit, the interpreter a detected
-    # Python setup uses (default: the system's python3), and the shared package caches.
+    """Most characters of a tool's output given back to the model."""
     setup_timeout_s: float = Field(default=900.0, gt=0)
+    """Time limit of a repository's setup."""
     setup_python: str | None = None
+    """The interpreter a detected Python setup uses; unset: the system's `python3`."""
     cache_dir: Path | None = None
-    # Seconds of silence before an SSE keep-alive (and the idle check that ends a stream).
+    """Root of the pip and npm caches, one per repository origin; unset: `$FORGELINE_HOME/cache`."""
     sse_keepalive_s: float = 15.0
-    # GitHub (DESIGN §13): where repositories and the REST API live, and the credentials.
+    """Seconds of silence before an SSE keep-alive (and the idle check that ends a stream)."""
     github_url: str = "https://github.com"
+    """Repositories whose URL starts with this are on GitHub."""
     github_api_url: str = "https://api.github.com"
+    """GitHub's REST API (GitHub Enterprise Server: `https://HOST/api/v3`)."""
     github_token: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("FORGELINE_GITHUB_TOKEN", "GITHUB_TOKEN")
     )
+    """A GitHub token with Contents and Pull requests read and write."""
     github_app_id: str | None = None
+    """A GitHub App's id, for per-installation tokens instead of a token."""
     github_private_key_file: Path | None = None
+    """The GitHub App's private key (`.pem`)."""
     github_webhook_secret: SecretStr | None = None
+    """The secret `POST /webhooks/github` checks `X-Hub-Signature-256` against."""
     github_client_id: str | None = None
+    """OAuth client id for "Sign in with GitHub"."""
     github_client_secret: SecretStr | None = None
-    # Commits of a project made by a user signed in with GitHub are authored as that user.
+    """OAuth client secret for "Sign in with GitHub"."""
     github_commit_as_user: bool = False
-    # Longest wait for a GitHub rate limit to reset before the call fails.
+    """Commits of a project made by a user signed in with GitHub are authored as that user."""
     github_max_wait_s: float = 120.0
+    """Longest wait for a GitHub rate limit to reset before the call fails."""
     sandbox_paths: Annotated[tuple[Path, ...], NoDecode] = ()
+    """Toolchain directories shown read-only in the sandbox, even under a hidden `$HOME`
+    (colon-separated, or a JSON list)."""
     sandbox_path_entries: Annotated[tuple[Path, ...], NoDecode] = ()
+    """Directories put first on a sandboxed command's `PATH` (and shown read-only)."""
     sandbox_memory_mb: int = Field(default=4096, ge=64)
+    """Address space per sandboxed process, in MB."""
     sandbox_pids: int = Field(default=256, ge=8)
-    # With the network on (setup, --allow-network), the only TCP ports a sandboxed command may
-    # connect to (Landlock): comma-separated, or `all` (the host's loopback services included).
+    """Most processes and threads of a sandboxed command at once."""
     sandbox_network_ports: str = Field(default="53,80,443", pattern=r"^(all|\d{1,5}(,\d{1,5})*)$")
+    """With the network on (setup, --allow-network), the only TCP ports a sandboxed command may
+    connect to (Landlock): comma-separated, or `all` (the host's loopback services included)."""
 
     @field_validator("sandbox_paths", "sandbox_path_entries", mode="before")
     @classmethod
