@@ -168,9 +168,12 @@ def test_overwatchers_take_the_overwatcher_model(tmp_path: Path) -> None:
     settings = Settings(home=tmp_path, overwatcher_model="anthropic:claude-haiku-4-5")
     runtime: Any = type("R", (), {"settings": settings})()
 
-    def spec(agent: str, file_model: str | None = None) -> str:
+    def spec(agent: str, file_model: str | None = None, chosen: str | None = None) -> str:
         defn = AgentDefinition.model_construct(name=agent, model=file_model)
-        project = type("P", (), {"model": "anthropic:claude-sonnet-4-5"})()
+        per_agent = {agent: chosen} if chosen else {}
+        project = type(
+            "P", (), {"model": "anthropic:claude-sonnet-4-5", "agent_models": per_agent}
+        )()
         task = AgentTask.__new__(AgentTask)
         task.agent, task.project = agent, project  # type: ignore[assignment]
         return model_spec(runtime, task, defn)
@@ -179,6 +182,9 @@ def test_overwatchers_take_the_overwatcher_model(tmp_path: Path) -> None:
     assert spec("documentation") == "anthropic:claude-haiku-4-5"
     assert spec("implementation") == "anthropic:claude-sonnet-4-5"
     assert spec("review", "openai:gpt-4.1") == "openai:gpt-4.1"  # the agent file wins
+    # ... except over the project's own choice for that agent
+    assert spec("review", "openai:gpt-4.1", "openai:o3") == "openai:o3"
+    assert spec("implementation", chosen="openai:o3") == "openai:o3"
 
 
 def test_run_max_cost_exits_1_naming_the_budget_and_resume_with_more_completes(

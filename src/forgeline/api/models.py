@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Annotated, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -44,6 +45,13 @@ class RepositoryIn(BaseModel):
         return url
 
 
+AgentModels: TypeAlias = Annotated[
+    dict[Annotated[str, Field(max_length=64)], Annotated[str, Field(max_length=300)]],
+    Field(max_length=32),
+]
+"""Agent name -> `provider:model`."""
+
+
 class InitializeRequest(BaseModel):
     """`POST /projects/initialize` and `POST /api/projects`."""
 
@@ -55,6 +63,15 @@ class InitializeRequest(BaseModel):
     phases: list[str] | None = None
     model: str | None = Field(default=None, max_length=300)
     max_cost_usd: float | None = Field(default=None, gt=0, le=1_000_000)
+    agent_models: AgentModels | None = None
+
+
+class ModelsRequest(BaseModel):
+    """`PUT /api/projects/{id}/models`: the project's model and its model per agent."""
+
+    model_config = _STRICT
+    model: str | None = Field(default=None, max_length=300)
+    agent_models: AgentModels = Field(default_factory=dict)
 
 
 class BudgetRequest(BaseModel):

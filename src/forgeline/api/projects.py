@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from forgeline.api.models import InitializeRequest
@@ -33,9 +34,16 @@ def untrusted_model(spec: str | None, *, settings: Settings) -> str | None:
     return spec
 
 
+def untrusted_agent_models(models: Mapping[str, str], *, settings: Settings) -> dict[str, str]:
+    """A client's model per agent: each one under the `untrusted_model` rule; blanks dropped."""
+    chosen = {name: untrusted_model(spec, settings=settings) for name, spec in models.items()}
+    return {name: spec for name, spec in chosen.items() if spec}
+
+
 async def create_project(service: Service, body: InitializeRequest) -> ProjectRecord:
     """Create a project (clone its repositories) from a request body."""
     model = untrusted_model(body.model, settings=service.runtime.settings)
+    per_agent = untrusted_agent_models(body.agent_models or {}, settings=service.runtime.settings)
     return await service.create_project(
         feature_request=body.feature_request,
         repositories=[
@@ -48,6 +56,7 @@ async def create_project(service: Service, body: InitializeRequest) -> ProjectRe
         model=model,
         owner=request_owner.get(),
         max_cost_usd=body.max_cost_usd,
+        agent_models=per_agent,
     )
 
 

@@ -20,9 +20,17 @@ from forgeline.api.models import (
     BudgetRequest,
     DocumentIn,
     InitializeRequest,
+    ModelsRequest,
     UsageWithBudget,
 )
-from forgeline.api.projects import create_project, project_view, public_project, public_task
+from forgeline.api.projects import (
+    create_project,
+    project_view,
+    public_project,
+    public_task,
+    untrusted_agent_models,
+    untrusted_model,
+)
 from forgeline.api.sse import event_stream, parse_after
 from forgeline.domain.events import EventType, NewEvent
 from forgeline.github.ownership import visible
@@ -130,6 +138,18 @@ async def get_usage(project_id: str, store: StoreDep) -> UsageWithBudget:
 async def put_budget(project_id: str, body: BudgetRequest, service: ServiceDep) -> dict[str, Any]:
     """Set the project's budget (DESIGN §15); a project its budget paused can then resume."""
     return public_project(service, await service.set_budget(project_id, body.max_cost_usd))
+
+
+@router.put("/projects/{project_id}/models")
+async def put_models(project_id: str, body: ModelsRequest, service: ServiceDep) -> dict[str, Any]:
+    """Set the project's model and its model per agent; later agent runs take them."""
+    settings = service.runtime.settings
+    project = await service.set_models(
+        project_id,
+        model=untrusted_model(body.model, settings=settings),
+        agent_models=untrusted_agent_models(body.agent_models, settings=settings),
+    )
+    return public_project(service, project)
 
 
 @router.post("/projects/{project_id}/phases/{phase}/start")

@@ -112,8 +112,11 @@ OVERWATCHER_AGENTS = frozenset({"review", "security", "test", "documentation"})
 
 
 def model_spec(runtime: Runtime, task: AgentTask, defn: AgentDefinition) -> str:
-    """The agent file's model, else (overwatchers) the overwatcher setting, else the
-    project's model, else the default."""
+    """The project's model for this agent, else the agent file's, else (overwatchers) the
+    overwatcher setting, else the project's model, else the default."""
+    chosen = task.project.agent_models.get(task.agent)
+    if chosen:
+        return chosen
     if defn.model:
         return defn.model
     overwatcher = runtime.settings.overwatcher_model

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -82,10 +82,12 @@ class Service:
         pr_mode: str = "draft",
         owner: str | None = None,
         max_cost_usd: float | None = None,
+        agent_models: Mapping[str, str] | None = None,
     ) -> ProjectRecord:
         """Validate, clone into a new workspace, and record the project.
 
         `max_cost_usd` is the project's budget; None takes `FORGELINE_MAX_COST_USD`.
+        `agent_models` maps agent names to the model each runs on, over `model`.
         """
         budget = check_budget(
             max_cost_usd if max_cost_usd is not None else self.runtime.settings.max_cost_usd
@@ -96,6 +98,7 @@ class Service:
             raise UserError("give at least one repository")
         if model:
             validate_model_spec(model)
+        per_agent = self.check_agent_models(agent_models or {})
         mode = parse_pr_mode(pr_mode)
         pid = project_id or uuid.uuid4().hex[:12]
         if await self._exists(pid):
@@ -132,6 +135,7 @@ class Service:
             pr_mode=mode,
             owner=owner,
             max_cost_usd=budget,
+            agent_models=per_agent,
         )
         await sync_session(self.runtime, pid, status="created")
         for message in warnings:
@@ -267,6 +271,32 @@ class Service:
     async def set_budget(self, project_id: str, max_cost_usd: float | None) -> ProjectRecord:
         """Change the project's budget (None: no budget); a paused project may then resume."""
         return await self.store.update_project(project_id, max_cost_usd=check_budget(max_cost_usd))
+
+    def check_agent_models(self, models: Mapping[str, str]) -> dict[str, str]:
+        """Each name a known agent (built-in or the operator's), each model valid.
+
+        Raises:
+            UserError: An unknown agent name or an invalid model, named.
+        """
+        from forgeline.agents.loader import load_agents
+
+        known = load_agents(home=self.runtime.settings.home)
+        unknown = sorted(name for name in models if name not in known)
+        if unknown:
+            raise UserError(
+                f"unknown agent(s) {', '.join(unknown)} in the model per agent: "
+                f"use {', '.join(sorted(known))}"
+            )
+        return {name: validate_model_spec(spec) for name, spec in models.items()}
+
+    async def set_models(
+        self, project_id: str, *, model: str | None, agent_models: Mapping[str, str]
+    ) -> ProjectRecord:
+        """Change the project's model and its model per agent; later agent runs use them."""
+        await self.store.get_project(project_id)
+        per_agent = self.check_agent_models(agent_models)
+        spec = validate_model_spec(model) if model else None
+        return await self.store.update_project(project_id, model=spec, agent_models=per_agent)
 
     async def resume(self, task_id: str) -> TaskRecord:
         """Continue a paused task (and the tasks paused with it) where it stopped.

@@ -71,6 +71,7 @@ class ProjectRow(Base):
     )
     owner: Mapped[str | None] = mapped_column(Text, nullable=True)
     max_cost_usd: Mapped[float | None] = mapped_column(Float, nullable=True)
+    agent_models: Mapped[dict[str, str] | None] = mapped_column(json_type(), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Unpack
 
 from sqlalchemy import delete, func, select
@@ -63,6 +63,7 @@ class ProjectsMixin(StoreCore):
         pr_mode: PullRequestMode = "draft",
         owner: str | None = None,
         max_cost_usd: float | None = None,
+        agent_models: Mapping[str, str] | None = None,
         status: ProjectStatus = "created",
         project_id: str | None = None,
         repositories: Sequence[NewRepository] = (),
@@ -81,6 +82,7 @@ class ProjectsMixin(StoreCore):
             pr_mode: Pull requests for GitHub repositories: `draft`, `ready` or `off`.
             owner: The user who created it (`github:<login>`), when signed in with GitHub.
             max_cost_usd: The project's budget in USD (None: no budget).
+            agent_models: The model per agent name, over the project's model.
             status: Initial status.
             project_id: The id; a fresh one when None.
             repositories: Repositories to attach, in order.
@@ -108,6 +110,7 @@ class ProjectsMixin(StoreCore):
             pr_mode=pr_mode,
             owner=owner,
             max_cost_usd=max_cost_usd,
+            agent_models=dict(agent_models or {}),
             created_at=now,
             updated_at=now,
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal, TypedDict, get_args
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from forgeline.domain.messages import Usage
 from forgeline.tools.base import Answer, Question, QuestionOption
@@ -46,8 +46,15 @@ class ProjectRecord(_Record):
     pr_mode: PullRequestMode = "draft"
     owner: str | None = None
     max_cost_usd: float | None = None
+    agent_models: dict[str, str] = Field(default_factory=dict)
     created_at: datetime
     updated_at: datetime
+
+    @field_validator("agent_models", mode="before")
+    @classmethod
+    def _no_models(cls, value: object) -> object:
+        """Projects made before per-agent models have none (NULL)."""
+        return {} if value is None else value
 
 
 class ProjectUpdate(TypedDict, total=False):
@@ -65,6 +72,7 @@ class ProjectUpdate(TypedDict, total=False):
     allow_network: bool
     pr_mode: PullRequestMode
     max_cost_usd: float | None
+    agent_models: dict[str, str]
 
 
 class PullRequestInfo(BaseModel):
