@@ -17,6 +17,7 @@ import yaml
 from forgeline.console.demo import make_sample_repo
 from forgeline.domain.errors import ConflictError, UserError
 from forgeline.orchestrator.agent_task import AgentTask, model_spec
+from forgeline.orchestrator.budget import EXPECTED_OUTPUT_TOKENS
 from forgeline.orchestrator.runtime import Runtime
 from forgeline.orchestrator.service import Service
 from forgeline.settings import ModelPrice, Settings
@@ -124,7 +125,9 @@ async def test_parallel_overwatchers_pause_the_project_at_its_budget(
     calls = [e.data["cost_usd"] for e in await store.list_events(project_id, types=["usage"])]
     one_call = max(calls)
     assert usage.total.cost_usd <= LIMIT + one_call
-    assert usage.total.cost_usd >= LIMIT - 4 * one_call  # four agents may each hold one call
+    # Four agents may each hold one reservation: the prompt plus EXPECTED_OUTPUT_TOKENS.
+    reservation = one_call + EXPECTED_OUTPUT_TOKENS * PRICE.output / 1_000_000
+    assert usage.total.cost_usd >= LIMIT - 4 * reservation
     overwatchers = {b.key for b in usage.by_agent if b.usage.calls > 0} - {"implementation"}
     assert len(overwatchers) >= 2  # they spent side by side
     spent = await asyncio.gather(*(asyncio.sleep(0.2), store.usage_summary(project_id)))

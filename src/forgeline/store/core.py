@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
 from sqlalchemy.exc import DBAPIError
@@ -96,9 +96,8 @@ class StoreCore:
         database's write lock at BEGIN; other processes wait on the busy timeout.
         """
         if not self._is_sqlite:
-            return await self._run(self._writer, fn)
-        async with self._write_lock():
-            return await self._run(self._writer, fn)
+            return await _finished(self._run(self._writer, fn))
+        return await _finished(self._locked(lambda: self._run(self._writer, fn)))
 
     async def _write_core(self, fn: ConnectionFn[T]) -> T:
         """Like `_write`, on a bare connection (SQLAlchemy Core, no ORM session).
@@ -111,7 +110,10 @@ class StoreCore:
             return await _retrying(lambda: self._in_connection(fn))
 
         if not self._is_sqlite:
-            return await run()
+            return await _finished(run())
+        return await _finished(self._locked(run))
+
+    async def _locked(self, run: Callable[[], Awaitable[T]]) -> T:
         async with self._write_lock():
             return await run()
 
@@ -132,6 +134,24 @@ class StoreCore:
                 return await fn(session)
 
         return await _retrying(once)
+
+
+async def _finished(transaction: Awaitable[T]) -> T:
+    """Run a write transaction to its end even when the caller is cancelled.
+
+    A pause cancels a task at whatever it awaits; a transaction cut there would leave
+    its connection inside BEGIN IMMEDIATE, holding SQLite's write lock, and every later
+    writer (the pause itself included) would wait on it. The caller still sees its
+    cancellation at once; the transaction commits or rolls back on its own.
+    """
+    task = asyncio.ensure_future(transaction)
+    task.add_done_callback(_retrieve)
+    return await asyncio.shield(task)
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled():
+        task.exception()  # retrieved: a caller that was cancelled does not read it
 
 
 async def _retrying(attempt_fn: Callable[[], Awaitable[T]]) -> T:
