@@ -26,6 +26,8 @@ async def test_writers_cancelled_at_every_await_do_not_hold_the_write_lock(store
         event = await store.append_event(
             project.id, NewEvent(type=EventType.MODEL_TEXT, data={"text": "after"})
         )
-    seqs = [e.seq for e in await store.list_events(project.id)]
-    assert seqs == list(range(1, len(seqs) + 1))  # gap-free, whatever was cancelled
-    assert event.seq == seqs[-1]
+    # A cancelled writer's transaction may still commit (after "after", on PostgreSQL):
+    # the log stays gap-free either way.
+    events = await store.list_events(project.id)
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    assert event.seq in {e.seq for e in events if e.data == {"text": "after"}}
