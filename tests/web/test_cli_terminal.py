@@ -3,11 +3,7 @@ one-line error."""
 
 from __future__ import annotations
 
-import contextlib
 import os
-import pty
-import select
-import signal
 import socket
 import subprocess
 import sys
@@ -15,6 +11,7 @@ import time
 from pathlib import Path
 
 from api.server import SCRIPT, make_git_repo
+from e2e.terminal import Terminal
 
 FORGELINE = Path(sys.executable).parent / "forgeline"
 
@@ -23,48 +20,6 @@ def _env(home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FORGELINE_")}
     env.update(FORGELINE_HOME=str(home), TERM="xterm", COLUMNS="100")
     return env
-
-
-class Terminal:
-    """A command with a pty as its controlling terminal."""
-
-    def __init__(self, argv: list[str], env: dict[str, str]) -> None:
-        self.pid, self.fd = pty.fork()
-        if self.pid == 0:  # the child
-            os.execve(argv[0], argv, env)
-        self.output = b""
-
-    def read_until(self, text: str, timeout: float) -> str:
-        deadline = time.monotonic() + timeout
-        while text.encode() not in self.output:
-            left = deadline - time.monotonic()
-            assert left > 0, f"no {text!r} in: {self.output.decode(errors='replace')[-2000:]}"
-            ready, _, _ = select.select([self.fd], [], [], left)
-            if ready:
-                try:
-                    self.output += os.read(self.fd, 65536)
-                except OSError:  # the child exited
-                    break
-        return self.output.decode(errors="replace")
-
-    def wait(self, timeout: float) -> int | None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            pid, status = os.waitpid(self.pid, os.WNOHANG)
-            if pid:
-                return os.waitstatus_to_exitcode(status)
-            ready, _, _ = select.select([self.fd], [], [], 0.1)
-            with contextlib.suppress(OSError):
-                self.output += os.read(self.fd, 65536) if ready else b""
-        return None
-
-    def kill(self) -> None:
-        try:
-            os.kill(self.pid, signal.SIGKILL)
-            os.waitpid(self.pid, 0)
-        except (ProcessLookupError, ChildProcessError):
-            pass
-        os.close(self.fd)
 
 
 def test_ctrl_c_at_a_question_pauses_at_once(tmp_path: Path) -> None:
