@@ -16,7 +16,7 @@ import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from forgeline.testing import fake_github_shapes as shapes
 from forgeline.testing.fake_oauth import FakeOAuth
 from forgeline.testing.git_http import GitHttpLog, is_git_request, serve_git
+from forgeline.testing.loopback import LoopbackServer
 
 API_PREFIX = "/api/v3"
 TOKEN_USER = "x-access-token"  # noqa: S105 (GitHub's user name for token auth)
@@ -89,8 +90,7 @@ class FakeGitHub:
         self.git_log = GitHttpLog()
         self.oauth = FakeOAuth()
         self.lock = threading.RLock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._server: LoopbackServer | None = None
 
     # -- configuration -------------------------------------------------------------------
 
@@ -146,23 +146,18 @@ class FakeGitHub:
     # -- serving -------------------------------------------------------------------------
 
     def __enter__(self) -> FakeGitHub:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,))
-        self._thread.start()
+        self._server = LoopbackServer(_handler(self))
         return self
 
     def __exit__(self, *_exc: object) -> None:
-        if self._server is not None and self._thread is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._thread.join()
+        if self._server is not None:
+            self._server.stop()
 
     @property
     def base_url(self) -> str:
         """`http://127.0.0.1:PORT` (`FORGELINE_GITHUB_URL`)."""
         assert self._server is not None, "the fake is not started"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return self._server.base_url
 
     @property
     def api_url(self) -> str:

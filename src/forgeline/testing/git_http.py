@@ -12,12 +12,13 @@ import binascii
 import hmac
 import os
 import subprocess
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from forgeline.testing.loopback import LoopbackServer
 
 Authorizer = Callable[[str, str, str], bool]
 """(user, password, repository path) -> whether the request may proceed."""
@@ -146,8 +147,7 @@ class GitHttpServer:
         self.root = root
         self.users = dict(users)
         self.log = GitHttpLog()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._server: LoopbackServer | None = None
 
     def authorize(self, user: str, password: str, _path: str) -> bool:
         """Accept the configured users with their passwords."""
@@ -166,23 +166,18 @@ class GitHttpServer:
             def log_message(self, format: str, *args: object) -> None:
                 return
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,))
-        self._thread.start()
+        self._server = LoopbackServer(Handler)
         return self
 
     def __exit__(self, *_exc: object) -> None:
-        if self._server is not None and self._thread is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._thread.join()
+        if self._server is not None:
+            self._server.stop()
 
     @property
     def base_url(self) -> str:
         """`http://127.0.0.1:PORT`."""
         assert self._server is not None, "the server is not started"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return self._server.base_url
 
     def url(self, name: str) -> str:
         """The clone URL of `<root>/<name>`."""
