@@ -8,16 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from forgeline.agents.loop import (
-    AgentRun,
-    Budget,
-    ContextDelta,
-    Outcome,
-    _apply_delta,
-    _groups,
-    _tool_step,
-    run_agent,
-)
+from forgeline.agents.loop import AgentRun, Budget, Outcome, run_agent
+from forgeline.agents.tool_calls import ContextDelta, apply_delta, concurrent_groups, tool_step
 from forgeline.domain.errors import ModelError
 from forgeline.domain.events import EventType, ListSink
 from forgeline.domain.messages import Message, ModelRequest, ModelResponse, ToolCall, Usage
@@ -216,9 +208,9 @@ async def test_a_replayed_tool_step_restores_the_context(tmp_path: Path) -> None
         budget=Budget(),
     )  # type: ignore[arg-type]
     read = ToolCall(id="r", name="Read", input={"file_path": "notes.txt"})
-    output = await _tool_step(run_state, read)
+    output = await tool_step(run_state, read)
     fresh = context(tmp_path)
-    _apply_delta(fresh, ContextDelta.model_validate(output.delta.model_dump()))
+    apply_delta(fresh, ContextDelta.model_validate(output.delta.model_dump()))
     assert fresh.read_files == ctx.read_files and fresh.read_files
 
 
@@ -226,7 +218,7 @@ def test_consecutive_read_only_calls_share_a_group() -> None:
     calls = [
         ToolCall(id=str(i), name=n) for i, n in enumerate(["Read", "Grep", "Edit", "Glob", "Read"])
     ]
-    assert [[c.name for c in g] for g in _groups(calls)] == [
+    assert [[c.name for c in g] for g in concurrent_groups(calls)] == [
         ["Read", "Grep"],
         ["Edit"],
         ["Glob", "Read"],
