@@ -9,6 +9,7 @@ from forgeline.api.models import InitializeRequest
 from forgeline.api.paths import relative_to_home, scrub
 from forgeline.domain.errors import UserError
 from forgeline.github.ownership import request_owner
+from forgeline.llm import validate_model_spec
 from forgeline.orchestrator.service import Service
 from forgeline.settings import Settings
 from forgeline.store import ProjectRecord, TaskRecord
@@ -35,9 +36,22 @@ def untrusted_model(spec: str | None, *, settings: Settings) -> str | None:
 
 
 def untrusted_agent_models(models: Mapping[str, str], *, settings: Settings) -> dict[str, str]:
-    """A client's model per agent: each one under the `untrusted_model` rule; blanks dropped."""
-    chosen = {name: untrusted_model(spec, settings=settings) for name, spec in models.items()}
+    """A client's model per agent: each one under the `untrusted_model` rule; blanks dropped.
+
+    Raises:
+        UserError: A model is refused or malformed; the message starts `agent_models.<agent>:`
+            (as a validation error's would), so a form can show it beside that agent's control.
+    """
+    chosen = {name: _agent_model(name, spec, settings=settings) for name, spec in models.items()}
     return {name: spec for name, spec in chosen.items() if spec}
+
+
+def _agent_model(agent: str, spec: str, *, settings: Settings) -> str | None:
+    try:
+        model = untrusted_model(spec, settings=settings)
+        return validate_model_spec(model) if model else None
+    except UserError as exc:
+        raise UserError(f"agent_models.{agent}: {exc}") from exc
 
 
 async def create_project(service: Service, body: InitializeRequest) -> ProjectRecord:

@@ -14,6 +14,7 @@ from forgeline.github.ownership import visible
 from forgeline.orchestrator.service import UNFINISHED, Service
 from forgeline.store import TaskRecord
 from forgeline.web import reviewpage
+from forgeline.web.agentmodels import agent_model_context
 from forgeline.web.controls import controls
 from forgeline.web.providers import default_model, model_choices, shown_model
 from forgeline.web.settingsview import settings_view
@@ -59,7 +60,11 @@ def _model_context(settings: Any, current: str | None) -> dict[str, Any]:
 async def index(request: Request, store: StoreDep, settings: SettingsDep) -> HTMLResponse:
     """Projects list (with a filter and Delete) and the New project form."""
     projects = [p for p in await store.list_projects() if visible(p)]
-    context = {"projects": projects, **_model_context(settings, None)}
+    context = {
+        "projects": projects,
+        **_model_context(settings, None),
+        **agent_model_context(settings, None),
+    }
     return TEMPLATES.TemplateResponse(request, "index.html", context)
 
 
@@ -105,6 +110,7 @@ async def _project_context(service: Service, project_id: str) -> dict[str, Any]:
         "answered": [q for q in questions if not q.pending],
         "documents": {k: await read_document(settings.home, project_id, k) for k in DOCUMENT_KINDS},
         **_model_context(settings, project.model),
+        **agent_model_context(settings, project),
         **await _review_context(service, project_id),
     }
 

@@ -118,6 +118,7 @@ function newProjectBody(form) {
   return {
     feature_request: form.feature_request.value, repositories, phases,
     model: form.model.value || null, max_cost_usd: budget ? Number(budget) : null,
+    agent_models: agentModelsOf(form, null),
   };
 }
 
@@ -125,18 +126,21 @@ function setupNewProject() {
   const form = document.getElementById("new-project");
   if (!form) return;
   setupRepoRows(form);
+  setupAgentModels(form);
   const slot = document.getElementById("create-error");
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const button = form.querySelector("button[type=submit]");
     showError(slot, "");
+    clearAgentErrors(form);
     button.disabled = true;
     button.textContent = "Creating (cloning repositories)…";
     try {
       const project = await api("POST", "/api/projects", newProjectBody(form));
       window.location.href = "/projects/" + encodeURIComponent(project.id);
     } catch (error) {
-      showError(slot, "Could not create the project: " + error.message);
+      const placed = placeAgentError(form, error.message);
+      showError(slot, "Could not create the project: " + (placed ? "see Model per agent" : error.message));
       button.disabled = false;
       button.textContent = "Create project";
     }
@@ -161,7 +165,7 @@ async function refresh() {
     const active = document.activeElement;
     const typing = active && active.matches("input, textarea, select");
     if (typing && section.contains(active)) return;
-    if (section.querySelector(".editor:not([hidden])")) return;
+    if (section.querySelector(".editor:not([hidden])") || unsaved(section)) return;
     const fresh = page.getElementById(section.id);
     if (!fresh) return;
     const errors = [...section.querySelectorAll(".field-error[id]")].filter((p) => p.textContent);
@@ -229,10 +233,28 @@ async function onModel(form) {
   showError(slot, "");
   try {
     await api("PATCH", `/api/projects/${encodeURIComponent(projectId())}`, { model: form.model.value || null });
+    markSaved(form);
     say("Model saved.");
     scheduleRefresh();
   } catch (error) {
     showError(slot, "Could not change the model: " + error.message);
+  }
+}
+
+async function onAgentModels(form) {
+  const slot = document.getElementById("agent-models-error");
+  showError(slot, "");
+  clearAgentErrors(form);
+  const url = `/api/projects/${encodeURIComponent(projectId())}`;
+  try {
+    const current = await api("GET", url);
+    const body = { model: current.model, agent_models: agentModelsOf(form, current.agent_models) };
+    await api("PUT", url + "/models", body);
+    markSaved(form);
+    say("Models per agent saved.");
+    scheduleRefresh();
+  } catch (error) {
+    if (!placeAgentError(form, error.message)) showError(slot, "Could not save the models: " + error.message);
   }
 }
 
@@ -272,6 +294,7 @@ function setupProject() {
   document.addEventListener("submit", (event) => {
     if (event.target.id === "answers") { event.preventDefault(); onAnswers(event.target); }
     if (event.target.id === "model-form") { event.preventDefault(); onModel(event.target); }
+    if (event.target.id === "agent-models-form") { event.preventDefault(); onAgentModels(event.target); }
   });
 }
 
