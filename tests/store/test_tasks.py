@@ -63,3 +63,16 @@ async def test_tasks_with_status_spans_projects(store: Store) -> None:
     found = await store.tasks_with_status(["running", "waiting", "paused"])
     assert [t.id for t in found] == [a.id, b.id]
     assert await store.tasks_with_status([]) == []
+
+
+async def test_tasks_keep_their_place_in_the_tree(store: Store) -> None:
+    project = await make_project(store)
+    top = await store.create_task(project.id, "research", "research")
+    assert (top.parent_id, top.kind, top.round) == (None, "phase", None)
+    gate = await store.create_task(
+        project.id, "implementation", "test", parent_id=top.id, kind="gate", round=2
+    )
+    assert (gate.parent_id, gate.kind, gate.round) == (top.id, "gate", 2)
+    assert await store.get_task(gate.id) == gate
+    with pytest.raises(UserError, match="Invalid task kind"):
+        await store.create_task(project.id, "research", "research", kind="overwatcher")  # type: ignore[arg-type]

@@ -57,7 +57,9 @@ async def start_iteration(service: Service, project_id: str) -> TaskRecord:
             "on a GitHub repository first"
         )
     task_id = f"iterate-{uuid.uuid4().hex[:10]}"
-    task = await store.create_task(project_id, "implementation", "implementation", task_id=task_id)
+    task = await store.create_task(
+        project_id, "implementation", "implementation", task_id=task_id, kind="iterate"
+    )
     await store.update_task(task.id, workflow_id=task.id)
     with SetWorkflowID(task.id):
         await DBOS.start_workflow_async(iterate_workflow, project_id, task.id)

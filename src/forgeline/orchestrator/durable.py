@@ -10,6 +10,7 @@ from dbos import DBOS
 from forgeline.domain.errors import ConflictError
 from forgeline.domain.events import EventType, NewEvent
 from forgeline.domain.messages import Usage
+from forgeline.domain.tasks import TaskKind
 from forgeline.orchestrator.runtime import Runtime
 from forgeline.store.schemas import TaskRecord, TaskStatus
 from forgeline.store.usage import NewUsage
@@ -32,9 +33,17 @@ async def durable_step(name: str, fn: Callable[[], Awaitable[T]]) -> T:
 
 
 async def create_child_task(
-    runtime: Runtime, project_id: str, phase: str, agent: str, *, task_id: str
+    runtime: Runtime,
+    project_id: str,
+    phase: str,
+    agent: str,
+    *,
+    task_id: str,
+    parent_id: str,
+    kind: TaskKind,
+    round: int | None = None,
 ) -> TaskRecord:
-    """Create a child task, durably and idempotently.
+    """Create a child task under `parent_id`, durably and idempotently.
 
     A pause can cancel the workflow after the row was written but before the step was
     recorded; the step then runs again on resume and finds the task already there.
@@ -42,7 +51,15 @@ async def create_child_task(
 
     async def create() -> TaskRecord:
         try:
-            return await runtime.store.create_task(project_id, phase, agent, task_id=task_id)
+            return await runtime.store.create_task(
+                project_id,
+                phase,
+                agent,
+                task_id=task_id,
+                parent_id=parent_id,
+                kind=kind,
+                round=round,
+            )
         except ConflictError:
             return await runtime.store.get_task(task_id)
 

@@ -18,6 +18,7 @@ from typing import Any
 from forgeline.agents.loop import AgentRun
 from forgeline.domain.events import EventType
 from forgeline.domain.messages import Message
+from forgeline.domain.tasks import children_of, subtree
 from forgeline.github.authorship import commit_author
 from forgeline.github.pulls import publish_pull_requests
 from forgeline.orchestrator.agent_task import run_agent_task
@@ -55,6 +56,7 @@ class Checkpoints:
     warned: set[str] = field(default_factory=set)
     last_finding: int = 0
     runs: int = 0
+    checkpoints: int = 0
     review: bool = True
 
     async def before_model_call(self, run: AgentRun) -> str:
@@ -67,13 +69,11 @@ class Checkpoints:
         return format_findings("Overwatcher findings on your latest checkpoint", findings)
 
     async def _new_findings(self) -> list[FindingRecord]:
-        rows = await self.ctx.runtime.store.list_findings(self.ctx.project_id)
-        prefix = f"{self.ctx.task_id}-cp"
-        return [
-            f
-            for f in rows
-            if f.task_id and f.task_id.startswith(prefix) and f.id > self.last_finding
-        ]
+        store = self.ctx.runtime.store
+        tasks = children_of(await store.list_tasks(self.ctx.project_id), self.ctx.task_id)
+        checkpoints = {t.id for t in tasks if t.kind == "checkpoint"}
+        rows = await store.list_findings(self.ctx.project_id)
+        return [f for f in rows if f.task_id in checkpoints and f.id > self.last_finding]
 
     async def after_turn(self, run: AgentRun) -> None:
         if not run.files_changed:
@@ -126,6 +126,9 @@ class Checkpoints:
         from forgeline.orchestrator.workflows import overwatcher_workflow, start_child
 
         self.runs += 1
+        if kind == "checkpoint":
+            self.checkpoints += 1
+        tree_round = self.checkpoints if kind == "checkpoint" else round_
         ids = []
         for agent in OVERWATCHERS:
             child = (
@@ -141,7 +144,14 @@ class Checkpoints:
                 "commits": shas,
             }
             await create_child_task(
-                self.ctx.runtime, self.ctx.project_id, "implementation", agent, task_id=child
+                self.ctx.runtime,
+                self.ctx.project_id,
+                "implementation",
+                agent,
+                task_id=child,
+                parent_id=self.ctx.task_id,
+                kind="checkpoint" if kind == "checkpoint" else "gate",
+                round=tree_round,
             )
             self.handles[child] = await start_child(
                 overwatcher_workflow, child, self.ctx.project_id, child, spec
@@ -330,8 +340,9 @@ async def _heads(ctx: PhaseContext) -> dict[str, str]:
 
 async def _resolve_all(ctx: PhaseContext) -> None:
     store = ctx.runtime.store
+    tree = {t.id for t in subtree(await store.list_tasks(ctx.project_id), ctx.task_id)}
     rows = await store.list_findings(ctx.project_id, status="open")
-    ids = [f.id for f in rows if f.task_id and f.task_id.startswith(ctx.task_id)]
+    ids = [f.id for f in rows if f.task_id in tree]
     if ids:
         await store.resolve_findings(ctx.project_id, ids)
 
@@ -359,7 +370,13 @@ async def _documentation_task(ctx: PhaseContext) -> dict[str, Any]:
 
     child = f"{ctx.task_id}-docs"
     await create_child_task(
-        ctx.runtime, ctx.project_id, "documentation", "documentation", task_id=child
+        ctx.runtime,
+        ctx.project_id,
+        "documentation",
+        "documentation",
+        task_id=child,
+        parent_id=ctx.task_id,
+        kind="documentation",
     )
     result = await run_child(phase_workflow, child, ctx.project_id, child, "documentation")
     if result.get("status") != "completed":

@@ -14,6 +14,7 @@ from dbos._error import DBOSNonExistentWorkflowError
 
 from forgeline.domain.errors import ConflictError, NotFoundError, UserError
 from forgeline.domain.events import EventType, NewEvent
+from forgeline.domain.tasks import deepest_first
 from forgeline.llm import validate_model_spec
 from forgeline.orchestrator.budget import check_budget, check_resumable
 from forgeline.orchestrator.runtime import Runtime, executor_alive
@@ -158,7 +159,9 @@ class Service:
         if phase not in PHASES:
             raise UserError(f"unknown phase '{phase}'")
         await self._check_can_start(project, phase)
-        task = await self.store.create_task(project_id, phase, phase, task_id=_task_id(phase))
+        task = await self.store.create_task(
+            project_id, phase, phase, task_id=_task_id(phase), kind="phase"
+        )
         await self._launch(phase_workflow, task.id, project_id, task.id, phase)
         return task
 
@@ -168,7 +171,9 @@ class Service:
 
         project = await self.store.get_project(project_id)
         await self._check_can_start(project, phases[0])
-        task = await self.store.create_task(project_id, "run", "pipeline", task_id=_task_id("run"))
+        task = await self.store.create_task(
+            project_id, "run", "pipeline", task_id=_task_id("run"), kind="pipeline"
+        )
         await self._launch(pipeline_workflow, task.id, project_id, task.id, list(phases))
         return task
 
@@ -307,7 +312,7 @@ class Service:
         if not family:
             raise ConflictError(f"task {task_id} is not paused")
         await check_resumable(self.runtime, family[0].project_id)
-        for task in sorted(family, key=lambda t: len(t.id), reverse=True):
+        for task in deepest_first(family):
             await self._resume_one(task)
         await sync_session(self.runtime, family[0].project_id, status="running")
         return await self.store.get_task(task_id)

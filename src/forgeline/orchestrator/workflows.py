@@ -64,7 +64,9 @@ async def pipeline_workflow(project_id: str, task_id: str, phase_list: list[str]
     status: TaskStatus = "completed"
     for phase in phase_list:
         child_id = f"{task_id}-{phase}"
-        await create_child_task(runtime, project_id, phase, phase, task_id=child_id)
+        await create_child_task(
+            runtime, project_id, phase, phase, task_id=child_id, parent_id=task_id, kind="phase"
+        )
         result = await run_child(phase_workflow, child_id, project_id, child_id, phase)
         results[phase] = result
         if result.get("status") != "completed":
@@ -100,7 +102,7 @@ async def task_lifecycle(
     await set_task_status(runtime, task_id, "running", workflow_id=task_id)
     if not quiet:
         await ctx.emit(EventType.PHASE_STARTED, {"phase": phase})
-    await ctx.emit(EventType.TASK_STARTED, {"phase": phase, "agent": ctx.agent})
+    await ctx.emit(EventType.TASK_STARTED, _started_data(ctx, phase))
     try:
         result = await body(ctx)
     except ForgelineError as exc:
@@ -119,6 +121,13 @@ async def task_lifecycle(
     if not quiet:
         await ctx.emit(EventType.PHASE_COMPLETED, {"phase": phase})
     return result
+
+
+def _started_data(ctx: PhaseContext, phase: str) -> dict[str, Any]:
+    """A `task_started` event's data: the task's place in the tree comes with it."""
+    task = ctx.task
+    tree = {"kind": task.kind, "parent_id": task.parent_id, "round": task.round}
+    return {"phase": phase, "agent": task.agent, **tree}
 
 
 async def _fail(

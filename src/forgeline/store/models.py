@@ -100,6 +100,11 @@ class TaskRow(Base):
     phase: Mapped[str] = mapped_column(Text, nullable=False)
     agent: Mapped[str] = mapped_column(Text, nullable=False)
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="pending", index=True)
+    parent_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    kind: Mapped[str] = mapped_column(
+        String(16), nullable=False, default="phase", server_default="phase"
+    )
+    round: Mapped[int | None] = mapped_column(Integer, nullable=True)
     workflow_id: Mapped[str | None] = mapped_column(Text, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     result: Mapped[Any | None] = mapped_column(json_type(), nullable=True)

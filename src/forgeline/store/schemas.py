@@ -8,6 +8,7 @@ from typing import Any, Literal, TypedDict, get_args
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from forgeline.domain.messages import Usage
+from forgeline.domain.tasks import TaskKind
 from forgeline.tools.base import Answer, Question, QuestionOption
 
 ProjectStatus = Literal[
@@ -132,6 +133,9 @@ class TaskRecord(_Record):
     phase: str
     agent: str
     status: TaskStatus
+    parent_id: str | None
+    kind: TaskKind
+    round: int | None
     workflow_id: str | None
     error: str | None
     result: Any | None

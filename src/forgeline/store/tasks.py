@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from forgeline.domain.errors import ConflictError, UserError
+from forgeline.domain.tasks import TASK_KINDS, TaskKind
 from forgeline.store.core import StoreCore, check_id, not_found
 from forgeline.store.models import ProjectRow, TaskRow
 from forgeline.store.projects import new_id
@@ -29,6 +30,11 @@ def _check_status(status: str) -> None:
         raise UserError(
             f"Invalid task status {status!r}: one of {', '.join(sorted(TASK_STATUSES))}."
         )
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in TASK_KINDS:
+        raise UserError(f"Invalid task kind {kind!r}: one of {', '.join(sorted(TASK_KINDS))}.")
 
 
 def _finished_at(row: TaskRow, status: str, now: datetime) -> datetime | None:
@@ -52,6 +58,9 @@ class TasksMixin(StoreCore):
         task_id: str | None = None,
         status: TaskStatus = "pending",
         workflow_id: str | None = None,
+        parent_id: str | None = None,
+        kind: TaskKind = "phase",
+        round: int | None = None,
     ) -> TaskRecord:
         """Create a task of a project.
 
@@ -62,14 +71,19 @@ class TasksMixin(StoreCore):
             task_id: The id; a fresh one when None.
             status: Initial status.
             workflow_id: The durable workflow running it, when already known.
+            parent_id: The task it runs under (a pipeline's phase, an implementation's
+                overwatcher or documentation), None for a top-level task.
+            kind: Its place in the task tree (`domain.tasks.TaskKind`).
+            round: The checkpoint number (`checkpoint`) or gate round (`gate`).
 
         Raises:
             NotFoundError: There is no such project.
             ConflictError: A task with this id exists.
-            UserError: The id or status is invalid.
+            UserError: The id, status or kind is invalid.
         """
         tid = check_id(task_id, kind="task") if task_id else new_id("task")
         _check_status(status)
+        _check_kind(kind)
         if not phase or not agent:
             raise UserError("A task needs a phase and an agent.")
 
@@ -85,6 +99,9 @@ class TasksMixin(StoreCore):
                 phase=phase,
                 agent=agent,
                 status=status,
+                parent_id=parent_id,
+                kind=kind,
+                round=round,
                 workflow_id=workflow_id,
                 created_at=now,
                 updated_at=now,
