@@ -18,9 +18,12 @@ def _project(phases: list[str]) -> ProjectRecord:
     )  # fmt: skip
 
 
-def _task(id_: str, phase: str, status: str) -> TaskRecord:
+def _task(
+    id_: str, phase: str, status: str, *, parent_id: str | None = None, kind: str = "phase"
+) -> TaskRecord:
     return TaskRecord.model_validate(
         {"id": id_, "project_id": "p", "phase": phase, "agent": phase, "status": status,
+         "parent_id": parent_id, "kind": kind, "round": None,
          "workflow_id": None, "error": None, "result": None, "created_at": NOW,
          "updated_at": NOW, "finished_at": None}
     )  # fmt: skip
@@ -50,7 +53,8 @@ def test_a_finished_phase_asks_before_running_again() -> None:
 
 def test_while_running_only_pause_and_cancel_act() -> None:
     project = _project(["research"])
-    tasks = [_task("research-1", "research", "running"), _task("research-1-x", "review", "running")]
+    child = _task("research-1-x", "review", "running", parent_id="research-1", kind="checkpoint")
+    tasks = [_task("research-1", "research", "running"), child]
     got = _by_label(controls(project, tasks))
     assert got["Start research"].reason == "research is running: wait for it or cancel it"
     assert got["Pause"].enabled and got["Pause"].task == "research-1"
