@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -9,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from forgeline.sandbox import sandbox_status
+from forgeline.sandbox import run_command, sandbox_status
+from forgeline.sandbox.warm import WARM
 from forgeline.tools.base import SandboxPolicy
 
 
@@ -22,10 +24,31 @@ def workspace(tmp_path: Path) -> Path:
     return root
 
 
+def prewarmed(policy: SandboxPolicy) -> SandboxPolicy:
+    """`policy`, with a sandbox parked for it (a first command ran), as in an agent run."""
+    result = asyncio.run(run_command("true", policy, timeout_s=30))
+    assert result.exit_code == 0, result.output
+    return policy
+
+
 @pytest.fixture
 def policy(workspace: Path) -> SandboxPolicy:
-    """The usual policy: only `repo/` writable, no network."""
-    return SandboxPolicy(workspace=workspace, writable=(workspace / "repo",))
+    """The usual policy: only `repo/` writable, no network; its next command runs warm."""
+    return prewarmed(SandboxPolicy(workspace=workspace, writable=(workspace / "repo",)))
+
+
+@pytest.fixture(params=["warm", "cold"])
+def both_starts(request: pytest.FixtureRequest, workspace: Path) -> Iterator[SandboxPolicy]:
+    """The usual policy, its commands run in a parked sandbox, then (again) cold."""
+    policy = SandboxPolicy(workspace=workspace, writable=(workspace / "repo",))
+    if request.param == "cold":
+        WARM.enabled = False
+        try:
+            yield policy
+        finally:
+            WARM.enabled = True
+    else:
+        yield prewarmed(policy)
 
 
 @pytest.fixture

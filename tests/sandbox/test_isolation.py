@@ -12,6 +12,12 @@ from forgeline.sandbox import run_command
 from forgeline.tools.base import SandboxPolicy
 
 
+@pytest.fixture
+def policy(both_starts: SandboxPolicy) -> SandboxPolicy:
+    """Every test here runs in a parked (warm) sandbox and in a cold one."""
+    return both_starts
+
+
 async def test_writing_inside_a_writable_dir_works(policy: SandboxPolicy, workspace: Path) -> None:
     result = await run_command("echo made > repo/new.txt && echo ok", policy, timeout_s=10)
     assert result.output == "ok\n"

@@ -15,6 +15,12 @@ from forgeline.tools.base import SandboxPolicy
 Leftovers = Callable[[str], list[int]]
 
 
+@pytest.fixture
+def policy(both_starts: SandboxPolicy) -> SandboxPolicy:
+    """Every test here runs in a parked (warm) sandbox and in a cold one."""
+    return both_starts
+
+
 def _unique_sleep(marker: str) -> str:
     """A `sleep` whose command line is unique: `sleep 1000.<digits of the marker>`."""
     digits = "".join(str(ord(char) % 10) for char in marker)

@@ -300,6 +300,37 @@ def _moved(path: str, source: Path, target: Path) -> str:
     return str(target / Path(path).relative_to(source))
 
 
+def sandbox_argv(
+    bwrap: str,
+    policy: SandboxPolicy,
+    *,
+    env: Mapping[str, str],
+    home: str,
+    fds: SandboxFds,
+) -> list[str]:
+    """The `bwrap` arguments up to and including `--`: everything but the program.
+
+    Args:
+        bwrap: The `bwrap` executable.
+        policy: What the command may see and touch.
+        env: The command's whole environment (already clean).
+        home: The sandbox's `HOME` path (from `sandbox_home`).
+        fds: The descriptors bubblewrap reads (pass them with `pass_fds`).
+
+    Returns:
+        An argument list (never a shell string) ending with `--`.
+    """
+    argv = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+    for op in _mounts(policy, home=home, gitconfig_fd=fds.gitconfig):
+        argv += op
+    argv += _isolation_flags(network=policy.network)
+    argv += ["--seccomp", str(fds.seccomp)]
+    argv += ["--chdir", str(policy.workspace.resolve()), "--clearenv"]
+    for name, value in env.items():
+        argv += ["--setenv", name, value]
+    return [*argv, "--"]
+
+
 def bwrap_argv(
     bwrap: str,
     policy: SandboxPolicy,
@@ -322,12 +353,4 @@ def bwrap_argv(
     Returns:
         An argument list (never a shell string).
     """
-    argv = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
-    for op in _mounts(policy, home=home, gitconfig_fd=fds.gitconfig):
-        argv += op
-    argv += _isolation_flags(network=policy.network)
-    argv += ["--seccomp", str(fds.seccomp)]
-    argv += ["--chdir", str(policy.workspace.resolve()), "--clearenv"]
-    for name, value in env.items():
-        argv += ["--setenv", name, value]
-    return [*argv, "--", *SHELL, command]
+    return [*sandbox_argv(bwrap, policy, env=env, home=home, fds=fds), *SHELL, command]

@@ -5,7 +5,9 @@
 each command gets its own cgroup with `pids.max` set. The cgroup also lets the runner
 find and kill every process the command started, even one that left its process group.
 Everything here is best effort: without a usable hierarchy `PidsCgroup.create` returns
-None and the command is bounded by its timeout, process group and pid namespace.
+None and the command is bounded by its timeout, process group and pid namespace. The
+cgroups a process leaves when killed with SIGKILL are removed by the next Forgeline
+process (`sweep_stale`).
 """
 
 from __future__ import annotations
@@ -16,10 +18,14 @@ import functools
 import os
 import re
 import signal
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+STALE_AGE_S = 60.0
+"""Age after which a dead process's leftover cgroup is removed (`sweep_stale`)."""
 
 _KILL_BUDGET_S = 2.0
 _FIRST_PAUSE_S = 0.0005
@@ -126,11 +132,52 @@ def _usable(parent: Path) -> bool:
 
 @functools.cache
 def pids_cgroup_parent() -> Path | None:
-    """The cgroup directory under which command cgroups are made, if any (cached)."""
+    """The cgroup directory under which command cgroups are made, if any (cached).
+
+    Found once per process, which then also removes the cgroups that Forgeline processes
+    killed with SIGKILL left behind (`sweep_stale`).
+    """
     for directory in _candidates():
         if os.access(directory, os.W_OK) and _usable(directory):
+            sweep_stale(directory)
             return directory
     return None
+
+
+_OURS = re.compile(r"forgeline-(\d+)-[0-9a-f]{12}")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep_stale(parent: Path, *, min_age_s: float = STALE_AGE_S) -> list[Path]:
+    """Remove the empty command cgroups of Forgeline processes that are gone.
+
+    A cgroup is removed only when its creator's pid is not alive, it is older than
+    `min_age_s` (a live process in another pid namespace fills its cgroup within
+    milliseconds) and it is empty (the kernel refuses to remove one that is not).
+
+    Returns:
+        The cgroups removed.
+    """
+    removed: list[Path] = []
+    with contextlib.suppress(OSError):
+        for entry in parent.iterdir():
+            match = _OURS.fullmatch(entry.name)
+            if match is None or _alive(int(match[1])):
+                continue
+            with contextlib.suppress(OSError):
+                if time.time() - entry.stat().st_mtime >= min_age_s:
+                    entry.rmdir()
+                    removed.append(entry)
+    return removed
 
 
 @dataclass(frozen=True)
@@ -175,25 +222,47 @@ class PidsCgroup:
             return []
         return [int(pid) for pid in text.split()]
 
+    def _kill_all(self) -> bool:
+        """SIGKILL every process in the cgroup; False when it was already empty."""
+        pids = self.pids()
+        if not pids:
+            return False
+        kill_file = self.path / "cgroup.kill"
+        if kill_file.exists():
+            with contextlib.suppress(OSError):
+                kill_file.write_text("1", encoding="ascii")
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        return True
+
+    def _removed(self) -> bool:
+        try:
+            self.path.rmdir()
+        except FileNotFoundError:
+            return True
+        except OSError:
+            return False
+        return True
+
     async def destroy(self) -> None:
         """Kill every process left in the cgroup, wait until it is empty, remove it."""
-        kill_file = self.path / "cgroup.kill"
         for pause in _pauses():
-            pids = self.pids()
-            if not pids:
+            if not self._kill_all():
                 break
-            if kill_file.exists():
-                with contextlib.suppress(OSError):
-                    kill_file.write_text("1", encoding="ascii")
-            for pid in pids:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.kill(pid, signal.SIGKILL)
             await asyncio.sleep(pause)
         for pause in _pauses():
-            try:
-                self.path.rmdir()
+            if self._removed():
                 return
-            except FileNotFoundError:
+            await asyncio.sleep(pause)
+
+    def destroy_sync(self) -> None:
+        """`destroy` for code outside an event loop (exit handlers, threads)."""
+        for pause in _pauses():
+            if not self._kill_all():
+                break
+            time.sleep(pause)
+        for pause in _pauses():
+            if self._removed():
                 return
-            except OSError:
-                await asyncio.sleep(pause)
+            time.sleep(pause)

@@ -1,43 +1,59 @@
 """Run one shell command in the bubblewrap sandbox, with limits and a wall-clock timeout.
 
-`run_command` starts a bash launcher (pids cgroup, rlimits) which execs `bwrap`, which runs
+`run_command` starts a shell launcher (pids cgroup, rlimits) which execs `bwrap`, which runs
 `/bin/bash -o pipefail -c <command>` in the workspace under a seccomp filter (no Unix
-sockets). The command runs in its own session and
-process group and, sandboxed, in its own pid namespace whose init dies with `bwrap`.
-When the command ends, times out or is cancelled, the whole group (and the cgroup) is
-killed, so nothing it started outlives it.
+sockets). Usually that sandbox was set up after the previous command of the same policy
+and waits for its command (`sandbox.warm`); otherwise it is started cold, then and there.
+The command runs in its own session and process group and, sandboxed, in its own pid
+namespace whose init dies with `bwrap`. When the command ends, times out or is
+cancelled, the whole group (and the cgroup) is killed, so nothing it started outlives it
+(`sandbox.supervise`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import shutil
-import signal
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from forgeline.domain.errors import SandboxUnavailable, UserError
-from forgeline.sandbox.bwrap import bwrap_argv, sandbox_fds, sandbox_home, sandbox_status
+from forgeline.sandbox.bwrap import sandbox_fds, sandbox_home, sandbox_status
 from forgeline.sandbox.cgroup import PidsCgroup
 from forgeline.sandbox.env import GITCONFIG, SHELL, clean_env, ripgrep_binary, user_bin_dir
 from forgeline.sandbox.limits import ResourceLimits, launcher_argv
-from forgeline.sandbox.netports import port_launcher
 from forgeline.sandbox.output import OutputCollector
+from forgeline.sandbox.supervise import (
+    OutputCallback,
+    connect_pipe,
+    kill_group,
+    open_pipe,
+    outcome,
+    pump,
+    supervise,
+)
+from forgeline.sandbox.warm import (
+    WARM,
+    Parked,
+    SandboxLaunch,
+    StaleSandbox,
+    WarmKey,
+    path_identity,
+    spawn_parked,
+    warm_command,
+    warm_env,
+    warm_key,
+)
 from forgeline.tools.base import SandboxPolicy
 
 logger = logging.getLogger("forgeline.sandbox")
-
-TIMEOUT_EXIT_CODE = 124
-"""The exit code reported for a command killed at its timeout (like `timeout(1)`)."""
-
-_CHUNK = 64 * 1024
-_DRAIN_GRACE_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -72,51 +88,18 @@ def _unavailable_message(detail: str) -> str:
     )
 
 
-def _kill_group(pgid: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signal.SIGKILL)
-
-
-def _exit_code(returncode: int) -> int:
-    return 128 - returncode if returncode < 0 else returncode
-
-
-OutputCallback = Callable[[bytes], None]
-
-
-async def _pump(
-    stream: asyncio.StreamReader, collector: OutputCollector, on_output: OutputCallback | None
-) -> None:
-    while chunk := await stream.read(_CHUNK):
-        collector.feed(chunk)
-        if on_output is not None:
-            on_output(chunk)
-
-
-async def _finish_reader(reader: asyncio.Task[None]) -> None:
-    """Wait briefly for EOF (everything holding the pipe is dead), then give up."""
-    done, _ = await asyncio.wait({reader}, timeout=_DRAIN_GRACE_S)
-    if not done:
-        reader.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await reader
-
-
 @dataclass
 class _Prepared:
-    argv: list[str]
+    argv: list[str]  # sandboxed: empty, built from `launch` on a cold start
     env: dict[str, str]
     cwd: str
     home_dir: str | None  # a host temp dir to remove afterwards (sandbox off)
-    pass_fds: tuple[int, ...] = ()
+    command: str
+    launch: SandboxLaunch | None = None
 
 
 async def _prepare(
-    command: str,
-    policy: SandboxPolicy,
-    *,
-    env: Mapping[str, str] | None,
-    stack: contextlib.ExitStack,
+    command: str, policy: SandboxPolicy, *, env: Mapping[str, str] | None
 ) -> _Prepared:
     workspace = policy.workspace.resolve()
     if not workspace.is_dir():
@@ -126,15 +109,12 @@ async def _prepare(
         status = sandbox_status() if cached else await asyncio.to_thread(sandbox_status)
         if not status.available or status.bwrap is None:
             raise SandboxUnavailable(_unavailable_message(status.detail))
-        fds = stack.enter_context(sandbox_fds())
         home = sandbox_home()
         clean = clean_env(
             home=home, extra=_extra_env(policy, env), path_prepend=policy.path_prepend
         )
-        argv = bwrap_argv(status.bwrap, policy, command=command, env=clean, home=home, fds=fds)
-        if policy.network and policy.network_ports is not None:
-            argv = [*port_launcher(policy.network_ports), *argv]
-        return _Prepared(argv=argv, env=clean, cwd=str(workspace), home_dir=None, pass_fds=fds.all)
+        launch = SandboxLaunch(bwrap=status.bwrap, policy=policy, env=clean, home=home)
+        return _Prepared([], clean, str(workspace), None, command, launch)
     logger.warning(
         "FORGELINE_SANDBOX=off: running a command WITHOUT the bubblewrap sandbox in %s "
         "(it can read and write anything this process can): %s",
@@ -143,7 +123,7 @@ async def _prepare(
     )
     home = await asyncio.to_thread(_make_host_home)
     clean = clean_env(home=home, extra=_extra_env(policy, env), path_prepend=policy.path_prepend)
-    return _Prepared(argv=[*SHELL, command], env=clean, cwd=str(workspace), home_dir=home)
+    return _Prepared([*SHELL, command], clean, str(workspace), home, command)
 
 
 def _extra_env(policy: SandboxPolicy, env: Mapping[str, str] | None) -> dict[str, str]:
@@ -159,29 +139,6 @@ def _make_host_home() -> str:
         bin_dir.mkdir(parents=True)
         (bin_dir / "rg").symlink_to(rg)
     return home
-
-
-async def _wait(proc: asyncio.subprocess.Process, timeout_s: float) -> bool:
-    """Wait for the process; on timeout kill its group and return True."""
-    try:
-        await asyncio.wait_for(proc.wait(), timeout_s)
-    except TimeoutError:
-        _kill_group(proc.pid)
-        await proc.wait()
-        return True
-    return False
-
-
-async def _cleanup(
-    proc: asyncio.subprocess.Process, cgroup: PidsCgroup | None, reader: asyncio.Task[None]
-) -> None:
-    """Kill whatever the command left behind and collect the rest of its output."""
-    _kill_group(proc.pid)
-    if proc.returncode is None:
-        await proc.wait()
-    if cgroup is not None:
-        await cgroup.destroy()
-    await _finish_reader(reader)
 
 
 async def run_command(
@@ -217,9 +174,12 @@ async def run_command(
         raise ValueError("timeout_s must be positive")
     limits = limits or policy.limits or ResourceLimits()
     started = time.monotonic()
-    with contextlib.ExitStack() as stack:
-        prepared = await _prepare(command, policy, env=env, stack=stack)
-        result = await _run_prepared(prepared, limits, timeout_s, max_output_chars, on_output)
+    prepared = await _prepare(command, policy, env=env)
+    run = _Run(limits, timeout_s, max_output_chars, on_output)
+    if prepared.launch is None:
+        result = await _run_prepared(prepared, run)
+    else:
+        result = await _run_sandboxed(prepared, prepared.launch, run)
     exit_code, output, truncated, timed_out = result
     return CommandResult(
         exit_code=exit_code,
@@ -232,20 +192,90 @@ async def run_command(
     )
 
 
+@dataclass(frozen=True)
+class _Run:
+    limits: ResourceLimits
+    timeout_s: float
+    max_output_chars: int
+    on_output: OutputCallback | None
+
+
+async def _run_sandboxed(
+    prepared: _Prepared, launch: SandboxLaunch, run: _Run
+) -> tuple[int, str, bool, bool]:
+    """Run in a parked sandbox when one matches, else cold; then park the next one."""
+    command = os.fsencode(prepared.command)
+    if b"\0" in command:
+        raise ValueError("embedded null byte")
+    if not warm_env(launch.env):
+        return await _run_cold(prepared, launch, run)
+    key = warm_key(launch, run.limits)
+    parked = WARM.take(key, path_identity(key.program)) if warm_command(command) else None
+    try:
+        if parked is not None:
+            with contextlib.suppress(StaleSandbox):
+                return await _run_parked(parked, command, run)
+        return await _run_cold(prepared, launch, run)
+    finally:
+        _park_next(key, launch, run.limits)
+
+
+async def _run_cold(
+    prepared: _Prepared, launch: SandboxLaunch, run: _Run
+) -> tuple[int, str, bool, bool]:
+    with sandbox_fds() as fds:
+        argv = launch.program(fds, [*SHELL, prepared.command])
+        cold = dataclasses.replace(prepared, argv=argv)
+        return await _run_prepared(cold, run, pass_fds=fds.all)
+
+
+def _park_next(key: WarmKey, launch: SandboxLaunch, limits: ResourceLimits) -> None:
+    """Park the next command's sandbox now, while the caller has other work (best effort)."""
+    try:
+        WARM.park(key, lambda: spawn_parked(launch, limits))
+    except (OSError, SandboxUnavailable) as exc:
+        logger.debug("could not park a sandbox: %s", exc)
+
+
+async def _run_parked(parked: Parked, command: bytes, run: _Run) -> tuple[int, str, bool, bool]:
+    collector = OutputCollector(run.max_output_chars)
+    try:
+        stream, transport = await connect_pipe(parked.output_fd)
+    finally:
+        parked.output_fd = -1  # the transport owns it now (or it is closed)
+    try:
+        try:
+            parked.send(command)
+        except StaleSandbox:
+            await _discard(parked)
+            raise
+        reader = asyncio.create_task(pump(stream, collector, run.on_output))
+        timed_out = await supervise(parked, parked.cgroup, reader, run.timeout_s)
+    finally:
+        transport.close()
+        parked.release()
+        if parked.cgroup is not None:
+            await asyncio.shield(parked.cgroup.destroy())
+    return outcome(parked, collector, timed_out)
+
+
+async def _discard(parked: Parked) -> None:
+    kill_group(parked.pid)
+    await parked.wait()
+    if parked.cgroup is not None:
+        await parked.cgroup.destroy()
+
+
 async def _run_prepared(
-    prepared: _Prepared,
-    limits: ResourceLimits,
-    timeout_s: float,
-    max_output_chars: int,
-    on_output: OutputCallback | None = None,
+    prepared: _Prepared, run: _Run, *, pass_fds: tuple[int, ...] = ()
 ) -> tuple[int, str, bool, bool]:
     cgroup: PidsCgroup | None = None
     try:
-        cgroup = PidsCgroup.create(max_pids=limits.processes)  # a mkdir and a write: < 1 ms
+        cgroup = PidsCgroup.create(max_pids=run.limits.processes)  # a mkdir and a write
         argv = launcher_argv(
-            prepared.argv, limits=limits, cgroup_procs=cgroup.procs_file if cgroup else None
+            prepared.argv, limits=run.limits, cgroup_procs=cgroup.procs_file if cgroup else None
         )
-        return await _execute(argv, prepared, cgroup, timeout_s, max_output_chars, on_output)
+        return await _execute(argv, prepared, cgroup, run, pass_fds)
     finally:
         if prepared.home_dir is not None:
             await asyncio.to_thread(shutil.rmtree, prepared.home_dir, True)
@@ -253,31 +283,15 @@ async def _run_prepared(
             await asyncio.shield(cgroup.destroy())
 
 
-async def _open_pipe() -> tuple[int, asyncio.StreamReader, asyncio.ReadTransport]:
-    """A pipe whose write end is the command's stdout and stderr; we own the read end."""
-    read_fd, write_fd = os.pipe()
-    stream = asyncio.StreamReader(limit=_CHUNK)
-    loop = asyncio.get_running_loop()
-    try:
-        pipe = os.fdopen(read_fd, "rb", buffering=0)
-    except BaseException:
-        os.close(read_fd)
-        os.close(write_fd)
-        raise
-    transport, _ = await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stream), pipe)
-    return write_fd, stream, transport
-
-
 async def _execute(
     argv: list[str],
     prepared: _Prepared,
     cgroup: PidsCgroup | None,
-    timeout_s: float,
-    max_output_chars: int,
-    on_output: OutputCallback | None = None,
+    run: _Run,
+    pass_fds: tuple[int, ...],
 ) -> tuple[int, str, bool, bool]:
-    collector = OutputCollector(max_output_chars)
-    write_fd, stream, transport = await _open_pipe()
+    collector = OutputCollector(run.max_output_chars)
+    write_fd, stream, transport = await open_pipe()
     try:
         try:
             proc = await asyncio.create_subprocess_exec(
@@ -288,21 +302,12 @@ async def _execute(
                 cwd=prepared.cwd,
                 env=prepared.env,
                 start_new_session=True,
-                pass_fds=prepared.pass_fds,
+                pass_fds=pass_fds,
             )
         finally:
             os.close(write_fd)
-        reader = asyncio.create_task(_pump(stream, collector, on_output))
-        try:
-            timed_out = await _wait(proc, timeout_s)
-        except BaseException:
-            _kill_group(proc.pid)
-            await asyncio.shield(_cleanup(proc, cgroup, reader))
-            raise
-        await _cleanup(proc, cgroup, reader)
+        reader = asyncio.create_task(pump(stream, collector, run.on_output))
+        timed_out = await supervise(proc, cgroup, reader, run.timeout_s)
     finally:
         transport.close()
-    assert proc.returncode is not None
-    output, truncated = collector.render()
-    exit_code = TIMEOUT_EXIT_CODE if timed_out else _exit_code(proc.returncode)
-    return exit_code, output, truncated, timed_out
+    return outcome(proc, collector, timed_out)
