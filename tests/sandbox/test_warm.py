@@ -253,3 +253,14 @@ def _zombie(pid: int) -> bool:
     except OSError:
         return True
     return "State:\tZ" in status
+
+
+async def test_non_utf8_bytes_in_a_command_reach_the_shell_unchanged(
+    policy: SandboxPolicy,
+) -> None:
+    command = os.fsdecode(b"printf '%s' '\xff\xfe caf\xc3\xa9' | od -An -tx1")
+    warm = await run_command(command, policy, timeout_s=10)
+    WARM.enabled = False
+    cold = await run_command(command, policy, timeout_s=10)
+    assert warm.output.split() == ["ff", "fe", "20", "63", "61", "66", "c3", "a9"]
+    assert warm.output == cold.output

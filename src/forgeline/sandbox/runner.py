@@ -241,8 +241,11 @@ async def _run_parked(parked: Parked, command: bytes, run: _Run) -> tuple[int, s
     collector = OutputCollector(run.max_output_chars)
     try:
         stream, transport = await connect_pipe(parked.output_fd)
-    finally:
-        parked.output_fd = -1  # the transport owns it now (or it is closed)
+    except BaseException:
+        parked.output_fd = -1  # closed by now
+        await asyncio.shield(_discard(parked))
+        raise
+    parked.output_fd = -1  # the transport owns it now
     try:
         try:
             parked.send(command)
@@ -260,8 +263,10 @@ async def _run_parked(parked: Parked, command: bytes, run: _Run) -> tuple[int, s
 
 
 async def _discard(parked: Parked) -> None:
+    """Kill a parked sandbox that will not run its command, and remove its cgroup."""
     kill_group(parked.pid)
     await parked.wait()
+    parked.release()
     if parked.cgroup is not None:
         await parked.cgroup.destroy()
 

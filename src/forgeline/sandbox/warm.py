@@ -16,8 +16,9 @@ still the same file (`path_identity`: device and inode), so a directory replaced
 (a hidden one, a work tree) is never seen through an old mount. Otherwise the command
 starts cold, as do commands longer than `MAX_WARM_COMMAND` bytes and commands whose
 environment could make the reader's bash run anything at start-up (`BASH_ENV`...).
-One sandbox is parked per key, at most `MAX_PARKED` in all, none for longer than
-`MAX_IDLE_S`; `WARM.close()` (also run at exit) kills them and removes their cgroups.
+One sandbox is parked per key, at most `MAX_PARKED` in all; one parked for longer than
+`MAX_IDLE_S` is dropped at the next command; `WARM.close()` (also run at exit) kills
+them all and removes their cgroups.
 A parked sandbox dies with this process (`--die-with-parent`, and its reader sees EOF).
 """
 
@@ -311,6 +312,7 @@ class WarmPool:
         self._lock = threading.Lock()
         self._parked: collections.OrderedDict[WarmKey, Parked] = collections.OrderedDict()
         self._reapers: list[threading.Thread] = []
+        self._orphans: list[Parked] = []
 
     def take(self, key: WarmKey, identity: Identity) -> Parked | None:
         """The parked sandbox for `key`, if it is alive and its paths are unchanged."""
@@ -337,6 +339,7 @@ class WarmPool:
             evicted = [parked] if parked.key in self._parked else []
             if not evicted:
                 self._parked[parked.key] = parked
+            evicted += self._expired()
             while len(self._parked) > MAX_PARKED:
                 evicted.append(self._parked.popitem(last=False)[1])
         self._discard_later(evicted)
@@ -364,8 +367,10 @@ class WarmPool:
             reaper.join()
 
     def forget(self) -> None:
-        """Drop every entry without touching the processes (a forked child's copy)."""
+        """Drop every entry without touching the processes (a forked child's copy; kept
+        referenced, so they are never garbage-collected as if still ours to wait for)."""
         self._lock = threading.Lock()
+        self._orphans = list(self._parked.values())
         self._parked.clear()
         self._reapers = []
 
