@@ -94,14 +94,14 @@ async def run_project(service: Any, repo: Path, model: str, started: float) -> d
 async def child(projects: int, home: Path, database_url: str | None, delay: float) -> None:
     """One measured run; prints a JSON line."""
     from forgeline.console.demo import make_sample_repo
-    from forgeline.orchestrator.runtime import Runtime
+    from forgeline.orchestrator.boot import start_runtime
     from forgeline.orchestrator.service import Service
     from forgeline.settings import Settings
 
     settings = Settings(home=home, database_url=database_url)
     script = write_script(home, delay)
     repos = [make_sample_repo(home / "repos") for _ in range(projects)]
-    runtime = await Runtime.start(settings, role="bench", listen=True)
+    runtime = await start_runtime(settings, role="bench", listen=True)
     try:
         service = Service(runtime)
         baseline = proc_status_kib("self", "VmRSS")

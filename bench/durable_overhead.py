@@ -4,7 +4,7 @@ A scripted model makes N turns that each call `Glob` on an empty directory (a di
 pattern each time, so loop detection stays quiet), then a final text turn. The same run
 goes once with `steps=run_directly` and once inside a DBOS workflow with
 `steps=durable_step` (each model call and each tool call is a DBOS step), with the
-runtime started by `Runtime.start(Settings(home=tmp, database_url=...), role="bench")`.
+runtime started by `start_runtime(Settings(home=tmp, database_url=...), role="bench")`.
 PostgreSQL uses a throwaway database on postgresql://postgres@127.0.0.1:5432, dropped
 afterwards. Each database runs in its own child process (one DBOS engine per process).
 
@@ -38,7 +38,7 @@ async def agent_run(workspace: str, turns: int, *, durable: bool) -> float:
     from forgeline.domain.events import ListSink
     from forgeline.domain.messages import Message
     from forgeline.llm.scripted import Script, ScriptedModel, ScriptedToolCall, ScriptedTurn
-    from forgeline.orchestrator.durable import durable_step
+    from forgeline.orchestrator.engine import step as durable_step
     from forgeline.tools.base import ToolContext
 
     script_turns = [
@@ -77,14 +77,14 @@ async def bench_durable_workflow(workspace: str, turns: int) -> float:
 
 async def child(database: str, turns: int, reps: int) -> dict[str, Any]:
     """Measure direct and durable runs on one database (runs in a child process)."""
-    from forgeline.orchestrator.runtime import Runtime
+    from forgeline.orchestrator.boot import start_runtime
     from forgeline.settings import Settings
 
     home = Path(os.environ["FORGELINE_HOME"])
     workspace = home.parent / "ws"
     (workspace / "empty").mkdir(parents=True)
     url = None if database == "sqlite" else PG_URL.format(name=database)
-    runtime = await Runtime.start(Settings(home=home, database_url=url), role="bench")
+    runtime = await start_runtime(Settings(home=home, database_url=url), role="bench")
     try:
         await agent_run(str(workspace), 5, durable=False)  # warm up imports and caches
         await _durable(str(workspace), 5)

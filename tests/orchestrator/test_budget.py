@@ -17,8 +17,8 @@ import yaml
 from forgeline.console.demo import make_sample_repo
 from forgeline.domain.errors import ConflictError, UserError
 from forgeline.orchestrator.agent_task import AgentTask, model_spec
+from forgeline.orchestrator.boot import start_runtime
 from forgeline.orchestrator.budget import EXPECTED_OUTPUT_TOKENS
-from forgeline.orchestrator.runtime import Runtime
 from forgeline.orchestrator.service import Service
 from forgeline.settings import ModelPrice, Settings
 from forgeline.workspace.metadata import RepoSpec
@@ -71,7 +71,7 @@ def script(path: Path) -> Path:
 @pytest.fixture
 async def service(tmp_path: Path) -> AsyncIterator[Service]:
     settings = Settings(home=tmp_path / "home", prices={"scripted": PRICE})
-    runtime = await Runtime.start(settings, role="test")
+    runtime = await start_runtime(settings, role="test")
     try:
         yield Service(runtime)
     finally:
@@ -242,7 +242,7 @@ def test_the_follow_view_shows_spend_compaction_and_the_budget_stop() -> None:
 
 async def test_the_default_budget_comes_from_the_settings(tmp_path: Path) -> None:
     settings = Settings(home=tmp_path / "home", max_cost_usd=3.0)  # FORGELINE_MAX_COST_USD
-    runtime = await Runtime.start(settings, role="test")
+    runtime = await start_runtime(settings, role="test")
     try:
         service = Service(runtime)
         project = await service.create_project(

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from forgeline.orchestrator.implementation import commit_message
-from forgeline.orchestrator.phases import PhaseError
+from forgeline.orchestrator.phases.checkpoints import commit_message
+from forgeline.orchestrator.phases.common import PhaseError
 from forgeline.settings import Settings
 
 TEMPLATE = Settings(home="/tmp/x").commit_template

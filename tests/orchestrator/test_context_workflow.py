@@ -7,7 +7,7 @@ import asyncio
 from pathlib import Path
 
 from forgeline.console.demo import make_sample_repo
-from forgeline.orchestrator.runtime import Runtime
+from forgeline.orchestrator.boot import start_runtime
 from forgeline.orchestrator.service import Service
 from forgeline.settings import Settings
 from forgeline.workspace.metadata import RepoSpec
@@ -21,7 +21,7 @@ async def test_overwatchers_compact_durably_and_the_run_completes(tmp_path: Path
     path = script(tmp_path / "script.yaml")
     model = f"scripted:{path}"
     settings = Settings(home=tmp_path / "home", context_windows={model: WINDOW})
-    runtime = await Runtime.start(settings, role="test")
+    runtime = await start_runtime(settings, role="test")
     try:
         service = Service(runtime)
         project = await service.create_project(

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from forgeline.domain.errors import ConflictError, UserError
-from forgeline.orchestrator.runtime import Runtime
+from forgeline.orchestrator.boot import start_runtime
 from forgeline.orchestrator.service import Service
 from forgeline.settings import Settings
 from forgeline.tools.base import Answer
@@ -51,7 +51,7 @@ def make_repo(path: Path) -> Path:
 @pytest.fixture
 async def service(tmp_path: Path, database_url: str | None) -> AsyncIterator[Service]:
     settings = Settings(home=tmp_path / "home", database_url=database_url)
-    runtime = await Runtime.start(settings, role="test")
+    runtime = await start_runtime(settings, role="test")
     try:
         yield Service(runtime)
     finally:

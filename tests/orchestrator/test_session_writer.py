@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from forgeline.orchestrator.session import _SessionWriter
+from forgeline.orchestrator.lifecycle import _SessionWriter
 from forgeline.workspace.layout import Workspace, read_session
 
 

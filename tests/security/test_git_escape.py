@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from forgeline.api.documents import repository_diffs
-from forgeline.orchestrator.runtime import Runtime
+from forgeline.orchestrator.boot import start_runtime
 from forgeline.orchestrator.service import Service
 from forgeline.sandbox.bwrap import sandbox_status
 from forgeline.settings import Settings
@@ -71,7 +71,7 @@ def make_repo(path: Path, files: dict[str, str]) -> Path:
 @pytest.fixture
 async def service(tmp_path: Path) -> AsyncIterator[Service]:
     assert sandbox_status().available, sandbox_status().detail
-    runtime = await Runtime.start(Settings(home=tmp_path / "home"), role="test")
+    runtime = await start_runtime(Settings(home=tmp_path / "home"), role="test")
     try:
         yield Service(runtime)
     finally:

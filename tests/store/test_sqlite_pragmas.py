@@ -7,7 +7,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from forgeline.orchestrator.runtime import Runtime
+from forgeline.orchestrator.boot import start_runtime
 from forgeline.settings import Settings
 from forgeline.store.engine import WalConnection
 
@@ -31,7 +31,7 @@ async def test_dbos_system_database_uses_wal_and_normal_sync(tmp_path: Path) -> 
     from dbos._dbos import _get_dbos_instance
 
     settings = Settings(home=tmp_path / "home", database_url=None)
-    runtime = await Runtime.start(settings, role="test")
+    runtime = await start_runtime(settings, role="test")
     try:
         engine = _get_dbos_instance()._sys_db.engine  # DBOS's own engine, as DBOS built it
         with engine.connect() as conn:

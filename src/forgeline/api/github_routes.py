@@ -9,7 +9,6 @@ from fastapi.responses import JSONResponse
 
 from forgeline.api.deps import ServiceDep, SettingsDep
 from forgeline.api.projects import public_task
-from forgeline.github.iterate import start_iteration
 from forgeline.github.models import GitHubError
 from forgeline.github.webhook import WebhookRefused, handle, verify
 from forgeline.store import TaskRecord
@@ -20,7 +19,7 @@ router = APIRouter(tags=["github"])
 @router.post("/api/projects/{project_id}/iterate", status_code=202)
 async def iterate(project_id: str, service: ServiceDep) -> TaskRecord:
     """Another implementation round from the pull requests' unresolved review comments."""
-    return public_task(service, await start_iteration(service, project_id))
+    return public_task(service, await service.start_iteration(project_id))
 
 
 @router.post("/webhooks/github")

@@ -25,7 +25,7 @@ from forgeline.api.hosts import AllowedHosts, HostCheckMiddleware
 from forgeline.api.middleware import BodyLimitMiddleware
 from forgeline.github import oauth
 from forgeline.github.ownership import OwnershipMiddleware
-from forgeline.orchestrator.runtime import Runtime
+from forgeline.orchestrator.boot import start_runtime
 from forgeline.orchestrator.service import Service
 from forgeline.settings import Settings
 from forgeline.web import pages
@@ -45,7 +45,7 @@ def create_app(settings: Settings, *, bound_host: str | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime = await Runtime.start(settings, role="serve", listen=True)
+        runtime = await start_runtime(settings, role="serve", listen=True)
         service = Service(runtime)
         app.state.service = service
         try:

@@ -108,8 +108,8 @@ async def run_command(options: RunOptions) -> int:
     Returns the exit status.
     """
     from forgeline.llm import default_model_spec, validate_model_spec
+    from forgeline.orchestrator.boot import start_runtime
     from forgeline.orchestrator.budget import check_budget
-    from forgeline.orchestrator.runtime import Runtime
     from forgeline.orchestrator.service import Service, parse_phases, parse_pr_mode
 
     console = make_console(options.json_output)
@@ -127,7 +127,7 @@ async def run_command(options: RunOptions) -> int:
     except ForgelineError as exc:
         console.print(f"[red]error:[/] {safe(exc)}")
         return EXIT_USAGE
-    runtime = await Runtime.start(settings, role="cli", listen=False)
+    runtime = await start_runtime(settings, role="cli", listen=False)
     try:
         service = Service(runtime)
         try:
@@ -186,8 +186,7 @@ async def iterate_command(
     project_id: str, answers_file: Path | None, auto: bool, json_output: bool
 ) -> int:
     """Another implementation round from the project's pull request review comments (§13)."""
-    from forgeline.github.iterate import start_iteration
-    from forgeline.orchestrator.runtime import Runtime
+    from forgeline.orchestrator.boot import start_runtime
     from forgeline.orchestrator.service import Service
 
     console = make_console(json_output)
@@ -197,11 +196,11 @@ async def iterate_command(
     except ForgelineError as exc:
         console.print(f"[red]error:[/] {safe(exc)}")
         return EXIT_USAGE
-    runtime = await Runtime.start(Settings(), role="cli", listen=False)
+    runtime = await start_runtime(Settings(), role="cli", listen=False)
     try:
         service = Service(runtime)
         try:
-            task = await start_iteration(service, project_id)
+            task = await service.start_iteration(project_id)
         except ForgelineError as exc:
             console.print(f"[red]error:[/] {safe(exc)}")
             return EXIT_FAILED
@@ -214,13 +213,8 @@ async def iterate_command(
 async def _follow_task(
     service: Service, task_id: str, answers: AnswerSource, console: Console, json_output: bool
 ) -> int:
-    from dbos import DBOS, WorkflowHandleAsync
-
     task = await service.get_task(task_id)
-    handle: WorkflowHandleAsync[Any] = await DBOS.retrieve_workflow_async(
-        task.workflow_id or task.id
-    )
-    done = asyncio.ensure_future(_result(handle))
+    done = asyncio.ensure_future(service.wait(task.id))
     paused = _pause_on_interrupt(service, task_id)
     progress = Progress(console)
     try:
@@ -256,13 +250,6 @@ def _hint(reason: str, task_id: str) -> str:
     )
 
 
-async def _result(handle: Any) -> Any:
-    try:
-        return await handle.get_result()
-    except Exception as exc:  # cancelled (paused) or failed: the summary tells which
-        return {"status": "stopped", "error": str(exc)}
-
-
 def _pause_on_interrupt(service: Any, task_id: str) -> asyncio.Event:
     """Ctrl-C pauses the task (resumable) instead of killing it mid-step."""
     paused = asyncio.Event()
@@ -296,7 +283,7 @@ async def resume_command(
 
     `max_cost` first sets the task's project budget (to continue past a reached one).
     """
-    from forgeline.orchestrator.runtime import Runtime
+    from forgeline.orchestrator.boot import start_runtime
     from forgeline.orchestrator.service import Service
 
     console = make_console(json_output)
@@ -306,7 +293,7 @@ async def resume_command(
     except ForgelineError as exc:
         console.print(f"[red]error:[/] {safe(exc)}")
         return EXIT_USAGE
-    runtime = await Runtime.start(Settings(), role="resume", listen=True)
+    runtime = await start_runtime(Settings(), role="resume", listen=True)
     try:
         service = Service(runtime)
         try:

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 from forgeline.domain.errors import ForgelineError
 from forgeline.github import auth
-from forgeline.github.iterate import start_iteration
 from forgeline.github.repos import github_repo
 from forgeline.github.review import unresolved
 from forgeline.orchestrator.service import Service
@@ -81,7 +80,7 @@ async def handle(service: Service, event: Event) -> WebhookOutcome:
     if not await _has_open_threads(service, repo):
         return WebhookOutcome("ignored", "the review left no unresolved comment")
     try:
-        task = await start_iteration(service, repo.project_id)
+        task = await service.start_iteration(repo.project_id)
     except ForgelineError:  # e.g. a task still runs (409): GitHub's "Redeliver" may retry
         await service.store.forget_delivery(event.delivery_id)
         raise

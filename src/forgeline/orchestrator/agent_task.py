@@ -20,14 +20,16 @@ from forgeline.domain.errors import UserError
 from forgeline.domain.events import EventType, ListSink, NewEvent
 from forgeline.domain.messages import Message
 from forgeline.environment.view import EnvironmentView
-from forgeline.llm import default_model_spec, resolve_model
+from forgeline.llm import default_model_spec
 from forgeline.llm.pricing import context_window
 from forgeline.orchestrator.budget import ProjectBudget
-from forgeline.orchestrator.durable import DurableQuestions, DurableSink, durable_step
+from forgeline.orchestrator.durable import DurableQuestions, DurableSink
+from forgeline.orchestrator.environments import agent_view, ensure_environments
 from forgeline.orchestrator.evidence import Emit, EvidenceHooks
+from forgeline.orchestrator.ports import PhaseEngine
 from forgeline.orchestrator.runtime import Runtime
 from forgeline.sandbox.policy import with_settings
-from forgeline.store.schemas import ProjectRecord, RepositoryRecord
+from forgeline.store.schemas import ProjectRecord, RepositoryRecord, TaskRecord
 from forgeline.tools.base import SandboxPolicy, ToolContext
 from forgeline.workspace.layout import Workspace
 
@@ -40,13 +42,12 @@ class AgentTask:
         project: The project.
         repos: Its repositories.
         ws: Its workspace.
-        task_id: The task (and workflow) id.
+        task: The task (and workflow) the agent runs in.
         agent: The agent's name.
         root: The agent's workspace root (overwatchers get their own worktrees).
         writable: What Write/Edit may change.
         sandbox_writable: What Bash may change.
         sandbox_readable: Extra read-only paths Bash may see (e.g. a worktree's git dir).
-        run_index: Which run of this agent in the project (scripted models use it).
         messages: The conversation, continued by each run of the task.
         read_files: Files the agent has read (path -> mtime_ns), kept across its runs so
             a later gate round may Edit a file read in an earlier one.
@@ -55,15 +56,18 @@ class AgentTask:
     project: ProjectRecord
     repos: list[RepositoryRecord]
     ws: Workspace
-    task_id: str
+    task: TaskRecord
     agent: str
     root: Path
     writable: tuple[Path, ...] = ()
     sandbox_writable: tuple[Path, ...] = ()
     sandbox_readable: tuple[Path, ...] = ()
-    run_index: int = 0
     messages: list[Message] = field(default_factory=list)
     read_files: dict[Path, int] = field(default_factory=dict)
+
+    @property
+    def task_id(self) -> str:
+        return self.task.id
 
 
 async def definition_for(
@@ -140,37 +144,35 @@ def sandbox_policy(runtime: Runtime, task: AgentTask) -> SandboxPolicy:
 
 
 async def prepare_environments(
-    runtime: Runtime, task: AgentTask, sink: DurableSink
+    runtime: Runtime, engine: PhaseEngine, task: AgentTask, sink: DurableSink
 ) -> EnvironmentView:
     """Set up what is missing (phase agents only), then the agent's view of the environments."""
-    from forgeline.orchestrator.environments import agent_view, ensure_environments
-
     if task.root.resolve() == task.ws.root.resolve():
         await ensure_environments(
-            runtime, ws=task.ws, repos=task.repos, sink=sink, task_id=task.task_id
+            runtime, engine, ws=task.ws, repos=task.repos, sink=sink, task_id=task.task_id
         )
     return await agent_view(
-        runtime, ws=task.ws, repos=task.repos, root=task.root, task_id=task.task_id
+        runtime, engine, ws=task.ws, repos=task.repos, root=task.root, task_id=task.task_id
     )
 
 
 async def run_agent_task(
-    runtime: Runtime, task: AgentTask, *, sink: DurableSink, hooks: Hooks | None = None
+    runtime: Runtime,
+    engine: PhaseEngine,
+    task: AgentTask,
+    *,
+    sink: DurableSink,
+    hooks: Hooks | None = None,
 ) -> AgentResult:
     """Run the task's agent to its end, durably, continuing `task.messages`."""
     defn = await definition_for(runtime, task, sink=sink)
-    env = await prepare_environments(runtime, task, sink)
+    env = await prepare_environments(runtime, engine, task, sink)
     rules = await project_rules(sources(task))
     workspace = overview(task) + env.overview()
     system = build_system_prompt(defn, rules=rules, workspace_overview=workspace)
     spec = model_spec(runtime, task, defn)
     await runtime.store.update_task(task.task_id, model=spec)  # shown in the API and CLI
-    model = resolve_model(
-        spec,
-        settings=runtime.settings,
-        agent=task.agent,
-        run_index=task.run_index,
-    )
+    model = await runtime.models.build(spec, agent=task.agent, task=task.task)
     ctx = ToolContext(
         workspace=task.root.resolve(),
         agent=task.agent,
@@ -185,7 +187,7 @@ async def run_agent_task(
     )
     if "AskUser" in defn.tools:
         ctx.ask_user = DurableQuestions(
-            runtime, project_id=task.project.id, task_id=task.task_id, sink=sink
+            runtime, engine, project_id=task.project.id, task_id=task.task_id, sink=sink
         )
     budget = Budget(
         max_steps=defn.max_steps, max_tokens=defn.max_tokens, max_cost_usd=defn.max_cost_usd
@@ -204,7 +206,7 @@ async def run_agent_task(
         ctx=ctx,
         messages=task.messages,
         sink=sink,
-        steps=durable_step,
+        steps=engine.step,
         budget=budget,
         hooks=evidence,
         policy=ContextPolicy(

@@ -16,15 +16,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
-import itertools
 import math
-from dataclasses import dataclass, field
 
 from forgeline.agents.loop import Reservation
 from forgeline.domain.errors import ConflictError, ForgelineError, UserError
 from forgeline.domain.events import EventType, NewEvent
 from forgeline.domain.messages import Usage
 from forgeline.llm.pricing import cost_for, price_for
+from forgeline.orchestrator import control
 from forgeline.orchestrator.runtime import Runtime
 from forgeline.settings import ModelPrice
 
@@ -55,29 +54,6 @@ def estimate_cost(
         key = "scripted"  # the scripted model's own fallback price (llm.scripted)
     usage = Usage(input_tokens=prompt_tokens, output_tokens=min(max_tokens, EXPECTED_OUTPUT_TOKENS))
     return cost_for(key, usage, overrides=prices)
-
-
-@dataclass
-class Ledger:
-    """The reservations held in this process, per project."""
-
-    held: dict[str, dict[int, float]] = field(default_factory=dict)
-    locks: dict[str, asyncio.Lock] = field(default_factory=dict)
-    keys: itertools.count[int] = field(default_factory=itertools.count)
-
-    def lock(self, project_id: str) -> asyncio.Lock:
-        return self.locks.setdefault(project_id, asyncio.Lock())
-
-    def reserved(self, project_id: str) -> float:
-        return sum(self.held.get(project_id, {}).values())
-
-    def hold(self, project_id: str, amount: float) -> int:
-        key = next(self.keys)
-        self.held.setdefault(project_id, {})[key] = amount
-        return key
-
-    def release(self, project_id: str, key: int) -> None:
-        self.held.get(project_id, {}).pop(key, None)
 
 
 async def spent_usd(runtime: Runtime, project_id: str) -> float:
@@ -138,10 +114,8 @@ class ProjectBudget:
         await asyncio.shield(pausing)
 
     async def _pause(self) -> None:
-        from forgeline.orchestrator.service import Service
-
         with contextlib.suppress(ConflictError):  # another agent paused the project first
-            await Service(self._runtime).pause(self._task_id)
+            await control.pause(self._runtime, self._task_id)
 
 
 def budget_message(spent: float, limit: float) -> str:

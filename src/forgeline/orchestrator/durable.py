@@ -1,69 +1,57 @@
-"""What makes an agent run durable: DBOS steps, exactly-once events, durable questions."""
+"""What makes an agent run durable: exactly-once events, durable questions, child tasks."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any, Literal, TypeVar
-
-from dbos import DBOS
+from typing import Literal
 
 from forgeline.domain.errors import ConflictError
 from forgeline.domain.events import EventType, NewEvent
 from forgeline.domain.messages import Usage
 from forgeline.domain.tasks import TaskKind
+from forgeline.orchestrator import lifecycle
+from forgeline.orchestrator.ports import PhaseEngine
 from forgeline.orchestrator.runtime import Runtime
-from forgeline.store.schemas import TaskRecord, TaskStatus
+from forgeline.store.schemas import TaskRecord
 from forgeline.store.usage import NewUsage
 from forgeline.tools.base import Answer, Question
 from forgeline.workspace.layout import Workspace, append_log
 
-T = TypeVar("T")
-
 ANSWER_WAIT_S = 24 * 3600
-
-
-async def durable_step(name: str, fn: Callable[[], Awaitable[T]]) -> T:
-    """A `StepRunner` making each call a DBOS step: done once, replayed after a crash."""
-
-    async def call() -> T:
-        return await fn()
-
-    result: T = await DBOS.run_step_async({"name": name}, call)
-    return result
 
 
 async def create_child_task(
     runtime: Runtime,
-    project_id: str,
-    phase: str,
-    agent: str,
+    engine: PhaseEngine,
+    parent: TaskRecord,
     *,
     task_id: str,
-    parent_id: str,
+    phase: str,
+    agent: str,
     kind: TaskKind,
     round: int | None = None,
 ) -> TaskRecord:
-    """Create a child task under `parent_id`, durably and idempotently.
+    """Create a child task of `parent`, durably and idempotently.
 
     A pause can cancel the workflow after the row was written but before the step was
     recorded; the step then runs again on resume and finds the task already there.
     """
+    store = runtime.store
 
     async def create() -> TaskRecord:
         try:
-            return await runtime.store.create_task(
-                project_id,
+            return await store.create_task(
+                parent.project_id,
                 phase,
                 agent,
                 task_id=task_id,
-                parent_id=parent_id,
+                parent_id=parent.id,
                 kind=kind,
                 round=round,
             )
         except ConflictError:
-            return await runtime.store.get_task(task_id)
+            return await store.get_task(task_id)
 
-    return await durable_step("create_task", create)
+    return await engine.step("create_task", create)
 
 
 class DurableSink:
@@ -104,8 +92,17 @@ def _usage_of(event: NewEvent) -> NewUsage:
 class DurableQuestions:
     """`AskUser` inside a workflow: store the questions, wait durably for the answers."""
 
-    def __init__(self, runtime: Runtime, *, project_id: str, task_id: str, sink: DurableSink):
+    def __init__(
+        self,
+        runtime: Runtime,
+        engine: PhaseEngine,
+        *,
+        project_id: str,
+        task_id: str,
+        sink: DurableSink,
+    ):
         self._runtime = runtime
+        self._engine = engine
         self._project_id = project_id
         self._task_id = task_id
         self._sink = sink
@@ -115,7 +112,7 @@ class DurableQuestions:
         self._asked += 1
         batch = f"{self._task_id}:q{self._asked}"
         store = self._runtime.store
-        records = await durable_step(
+        records = await self._engine.step(
             "store_questions",
             lambda: store.add_questions(self._project_id, self._task_id, batch, questions),
         )
@@ -124,7 +121,7 @@ class DurableQuestions:
             NewEvent(type=EventType.QUESTION_ASKED, task_id=self._task_id, data=data)
         )
         await self._status("waiting")
-        answers = await _wait_for_answers(batch)
+        answers = await self._wait_for_answers(batch)
         await self._status("running")
         rendered = [{"question": a.question, "answer": a.render()} for a in answers]
         answered = NewEvent(
@@ -137,26 +134,11 @@ class DurableQuestions:
 
     async def _status(self, status: Literal["waiting", "running"]) -> None:
         """The task and its project wait for the user together (the UI shows it)."""
-        await self._runtime.store.update_project(self._project_id, status=status)
-        await set_task_status(self._runtime, self._task_id, status)
+        await lifecycle.project_status(self._runtime, self._project_id, status)
+        await lifecycle.task_status(self._runtime, self._task_id, status)
 
-
-async def _wait_for_answers(batch: str) -> list[Answer]:
-    while True:
-        message = await DBOS.recv_async(batch, timeout_seconds=ANSWER_WAIT_S)
-        if message is not None:
-            return [Answer.model_validate(a) for a in message]
-
-
-async def set_task_status(
-    runtime: Runtime, task_id: str, status: TaskStatus, **fields: Any
-) -> None:
-    """Update a task's status and the session file.
-
-    Deliberately not a durable step: a replay (after a pause or a crash) re-applies each
-    status in order, so the stored status always says where the run really is.
-    """
-    from forgeline.orchestrator.session import sync_session
-
-    task = await runtime.store.update_task(task_id, status=status, **fields)
-    await sync_session(runtime, task.project_id)
+    async def _wait_for_answers(self, batch: str) -> list[Answer]:
+        while True:
+            message = await self._engine.recv(batch, timeout_s=ANSWER_WAIT_S)
+            if isinstance(message, list):
+                return [Answer.model_validate(a) for a in message]

@@ -30,7 +30,8 @@ from forgeline.environment.runner import SetupRequest, run_setup
 from forgeline.environment.stream import OutputStream
 from forgeline.environment.view import CodeDir, EnvironmentView, build_view
 from forgeline.orchestrator.context import PhaseContext
-from forgeline.orchestrator.durable import DurableSink, durable_step
+from forgeline.orchestrator.durable import DurableSink
+from forgeline.orchestrator.ports import PhaseEngine
 from forgeline.orchestrator.runtime import Runtime
 from forgeline.store.schemas import RepositoryRecord
 from forgeline.workspace.layout import Workspace
@@ -67,6 +68,7 @@ def hidden_paths(runtime: Runtime) -> tuple[Path, ...]:
 
 async def ensure_environments(
     runtime: Runtime,
+    engine: PhaseEngine,
     *,
     ws: Workspace,
     repos: list[RepositoryRecord],
@@ -79,11 +81,11 @@ async def ensure_environments(
         SetupFailed: A setup command failed (the task stops with its message).
     """
     check = partial(_pending, runtime, ws, repos)
-    for item in await durable_step("environment_check", check):
+    for item in await engine.step("environment_check", check):
         data = {"repo": item.name, "command": item.plan.shown, "source": item.plan.source}
         await sink.emit(NewEvent(type=EventType.SETUP_STARTED, task_id=task_id, data=data))
         setup = partial(_setup, runtime, ws, item, task_id)
-        record = await durable_step("setup", setup)
+        record = await engine.step("setup", setup)
         await _finish(sink, task_id, record)
 
 
@@ -188,7 +190,13 @@ def failure_message(record: EnvironmentRecord) -> str:
 
 
 async def agent_view(
-    runtime: Runtime, *, ws: Workspace, repos: list[RepositoryRecord], root: Path, task_id: str
+    runtime: Runtime,
+    engine: PhaseEngine,
+    *,
+    ws: Workspace,
+    repos: list[RepositoryRecord],
+    root: Path,
+    task_id: str,
 ) -> EnvironmentView:
     """The environments as an agent whose workspace root is `root` sees them (a durable step).
 
@@ -210,11 +218,11 @@ async def agent_view(
             env_paths(runtime), dirs, sandbox_on=sandbox_on, bash_env=bash_env, gitfiles=links
         )
 
-    return await durable_step("environment", view)
+    return await engine.step("environment", view)
 
 
 async def refresh_environments(ctx: PhaseContext) -> None:
     """Set up again the repositories whose manifests a checkpoint changed."""
     await ensure_environments(
-        ctx.runtime, ws=ctx.ws, repos=ctx.repos, sink=ctx.sink, task_id=ctx.task_id
+        ctx.runtime, ctx.engine, ws=ctx.ws, repos=ctx.repos, sink=ctx.sink, task_id=ctx.task_id
     )

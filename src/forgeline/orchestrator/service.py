@@ -4,29 +4,26 @@ answers. Routes and commands stay thin by calling these."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
-
-from dbos import DBOS, SetWorkflowID
-from dbos._error import DBOSNonExistentWorkflowError
 
 from forgeline.domain.errors import ConflictError, NotFoundError, UserError
 from forgeline.domain.events import EventType, NewEvent
 from forgeline.domain.tasks import deepest_first
 from forgeline.llm import validate_model_spec
+from forgeline.orchestrator import control, engine, lifecycle
 from forgeline.orchestrator.budget import check_budget, check_resumable
-from forgeline.orchestrator.runtime import Runtime, executor_alive
-from forgeline.orchestrator.session import sync_session
+from forgeline.orchestrator.control import ACTIVE, UNFINISHED
+from forgeline.orchestrator.runtime import Runtime
+from forgeline.orchestrator.workflows import workflow_for
 from forgeline.store.schemas import (
     NewRepository,
     ProjectRecord,
-    ProjectStatus,
     PullRequestMode,
     QuestionRecord,
     TaskRecord,
-    TaskStatus,
 )
 from forgeline.tools.base import Answer
 from forgeline.workspace.clone_extras import clone_warnings
@@ -35,9 +32,7 @@ from forgeline.workspace.metadata import RepositoryMetadata
 from forgeline.workspace.slug import branch_name, slugify
 
 PHASES = ("research", "planning", "implementation")
-ACTIVE = frozenset({"pending", "running", "waiting"})
-UNFINISHED = ACTIVE | {"paused"}
-STRAGGLER_CHECKS, STRAGGLER_WAIT_S = 3, 0.1
+__all__ = ["ACTIVE", "PHASES", "UNFINISHED", "Service", "parse_phases", "parse_pr_mode"]
 
 
 def parse_phases(text: str | Sequence[str] | None) -> list[str]:
@@ -138,7 +133,7 @@ class Service:
             max_cost_usd=budget,
             agent_models=per_agent,
         )
-        await sync_session(self.runtime, pid, status="created")
+        await lifecycle.project_status(self.runtime, pid, "created")
         for message in warnings:
             event = NewEvent(type=EventType.WARNING, data={"message": message})
             await self.runtime.events.emit(pid, event)
@@ -153,8 +148,6 @@ class Service:
 
     async def start_phase(self, project_id: str, phase: str) -> TaskRecord:
         """Start one phase's task; refused while another task runs or out of order."""
-        from forgeline.orchestrator.workflows import phase_workflow
-
         project = await self.store.get_project(project_id)
         if phase not in PHASES:
             raise UserError(f"unknown phase '{phase}'")
@@ -162,19 +155,17 @@ class Service:
         task = await self.store.create_task(
             project_id, phase, phase, task_id=_task_id(phase), kind="phase"
         )
-        await self._launch(phase_workflow, task.id, project_id, task.id, phase)
+        await self._launch(task, phase)
         return task
 
     async def start_pipeline(self, project_id: str, phases: Sequence[str]) -> TaskRecord:
         """Run the given phases in order as one task (what `forgeline run` does)."""
-        from forgeline.orchestrator.workflows import pipeline_workflow
-
         project = await self.store.get_project(project_id)
         await self._check_can_start(project, phases[0])
         task = await self.store.create_task(
             project_id, "run", "pipeline", task_id=_task_id("run"), kind="pipeline"
         )
-        await self._launch(pipeline_workflow, task.id, project_id, task.id, list(phases))
+        await self._launch(task, list(phases))
         return task
 
     async def continue_pipeline(
@@ -202,10 +193,43 @@ class Service:
             await self.set_budget(project_id, max_cost_usd)
         return await self.start_pipeline(project_id, phases)
 
-    async def _launch(self, workflow: Any, task_id: str, *args: Any) -> None:
-        await self.store.update_task(task_id, workflow_id=task_id)
-        with SetWorkflowID(task_id):
-            await DBOS.start_workflow_async(workflow, *args)
+    async def start_iteration(self, project_id: str) -> TaskRecord:
+        """Start a GitHub review round (DESIGN §13); refused while the project has work
+        or no pull request.
+
+        Raises:
+            NotFoundError: No such project.
+            ConflictError: A task of the project is unfinished, or no pull request is open.
+        """
+        await self.store.get_project(project_id)
+        if not await self.is_idle(project_id):
+            raise ConflictError(f"project {project_id} has a task that has not finished")
+        repos = await self.store.list_repositories(project_id)
+        if not any(r.pull_request and r.pull_request.number for r in repos):
+            raise ConflictError(
+                f"project {project_id} has no pull request to iterate on: run the "
+                "implementation on a GitHub repository first"
+            )
+        task = await self.store.create_task(
+            project_id,
+            "implementation",
+            "implementation",
+            task_id=_task_id("iterate"),
+            kind="iterate",
+        )
+        await self._launch(task)
+        return task
+
+    async def _launch(self, task: TaskRecord, *extra: str | list[str]) -> None:
+        await self.store.update_task(task.id, workflow_id=task.id)
+        workflow = workflow_for(task.kind)
+        await engine.start(workflow, task.id, task.project_id, task.id, *extra)
+
+    async def wait(self, task_id: str) -> None:
+        """Wait until the task's workflow ends (completed, failed, paused or cancelled)."""
+        task = await self.store.get_task(task_id)
+        with contextlib.suppress(Exception):  # paused, cancelled or failed: its status says
+            await engine.result(task.workflow_id or task.id)
 
     async def _check_can_start(self, project: ProjectRecord, phase: str) -> None:
         tasks = await self.store.list_tasks(project.id)
@@ -228,50 +252,13 @@ class Service:
     async def get_task(self, task_id: str) -> TaskRecord:
         return await self.store.get_task(task_id)
 
-    async def _family(self, task_id: str) -> list[TaskRecord]:
-        """The task and every unfinished task of its project (a phase and its children)."""
-        task = await self.store.get_task(task_id)
-        tasks = await self.store.list_tasks(task.project_id)
-        return [t for t in tasks if t.status in UNFINISHED or t.id == task.id]
-
     async def pause(self, task_id: str) -> TaskRecord:
         """Stop the task (and its project's other running tasks) at once; resumable."""
-        family = [t for t in await self._family(task_id) if t.status in ACTIVE]
-        if not family:
-            raise ConflictError(f"task {task_id} is not running")
-        await self._stop(family, "paused", EventType.TASK_PAUSED)
-        await self._stop_late_children(task_id)
-        return await self.store.get_task(task_id)
-
-    async def _stop_late_children(self, task_id: str) -> None:
-        """Pause children a parent started while it was being paused (else left running)."""
-        for _ in range(STRAGGLER_CHECKS):
-            await asyncio.sleep(STRAGGLER_WAIT_S)
-            late = [t for t in await self._family(task_id) if t.status in ACTIVE]
-            if not late:
-                return
-            await self._stop(late, "paused", EventType.TASK_PAUSED)
+        return await control.pause(self.runtime, task_id)
 
     async def cancel(self, task_id: str) -> TaskRecord:
         """Stop the task for good."""
-        family = [t for t in await self._family(task_id) if t.status in UNFINISHED]
-        if not family:
-            raise ConflictError(f"task {task_id} has already finished")
-        await self._stop(family, "cancelled", EventType.TASK_CANCELLED)
-        await sync_session(self.runtime, family[0].project_id, status="cancelled")
-        return await self.store.get_task(task_id)
-
-    async def _stop(self, tasks: list[TaskRecord], status: TaskStatus, event: EventType) -> None:
-        for task in tasks:
-            await DBOS.cancel_workflow_async(task.workflow_id or task.id)
-            running = self.runtime.running.get(task.id)
-            if running is not None:
-                running.cancel()
-        for task in tasks:
-            await self.store.update_task(task.id, status=status)
-            await self._emit(task, event)
-        project_status: ProjectStatus = "paused" if status == "paused" else "cancelled"
-        await sync_session(self.runtime, tasks[0].project_id, status=project_status)
+        return await control.cancel(self.runtime, task_id)
 
     async def set_budget(self, project_id: str, max_cost_usd: float | None) -> ProjectRecord:
         """Change the project's budget (None: no budget); a paused project may then resume."""
@@ -308,30 +295,10 @@ class Service:
 
         A project its budget paused resumes only once the budget is raised.
         """
-        family = [t for t in await self._family(task_id) if t.status == "paused"]
-        if not family:
-            raise ConflictError(f"task {task_id} is not paused")
-        await check_resumable(self.runtime, family[0].project_id)
-        for task in deepest_first(family):
-            await self._resume_one(task)
-        await sync_session(self.runtime, family[0].project_id, status="running")
-        return await self.store.get_task(task_id)
-
-    async def _resume_one(self, task: TaskRecord) -> None:
-        """Resume one workflow; a child its paused parent never started waits for it."""
-        await self.store.update_task(task.id, status="running")
-        try:
-            await DBOS.resume_workflow_async(task.workflow_id or task.id)
-        except DBOSNonExistentWorkflowError:
-            await self.store.update_task(task.id, status="pending")
-            return
-        await self._emit(task, EventType.TASK_RESUMED)
-
-    async def _emit(self, task: TaskRecord, type_: EventType) -> None:
-        data = {"phase": task.phase, "agent": task.agent}
-        await self.runtime.events.emit(
-            task.project_id, NewEvent(type=type_, task_id=task.id, data=data)
-        )
+        paused = [t for t in await control.family(self.runtime, task_id) if t.status == "paused"]
+        if paused:
+            await check_resumable(self.runtime, paused[0].project_id)
+        return await control.resume(self.runtime, task_id)
 
     async def answer(self, question_id: str, answer: Answer) -> QuestionRecord:
         """Record an answer; when its whole batch is answered, wake the waiting task."""
@@ -346,7 +313,7 @@ class Service:
         if all(q.answer is not None for q in batch):
             ordered = sorted(batch, key=lambda q: q.position)
             message = [q.answer.model_dump() for q in ordered if q.answer is not None]
-            await DBOS.send_async(question.task_id or "", message, question.batch)
+            await engine.send(question.task_id or "", message, question.batch)
         return record
 
     async def delete_workspace(self, project_id: str) -> None:
@@ -355,19 +322,13 @@ class Service:
         tasks = await self.store.list_tasks(project_id)
         active = [t for t in tasks if t.status in UNFINISHED]
         if active:
-            await self._stop(active, "cancelled", EventType.TASK_CANCELLED)
+            await control.stop(self.runtime, active, "cancelled")
         await asyncio.to_thread(delete_workspace, self.runtime.settings.home, project_id)
         await self.store.delete_project(project_id)
 
     async def resume_interrupted(self) -> list[str]:
         """Resume every task whose process died mid-run (kill -9, power loss)."""
-        pending = await DBOS.list_workflows_async(
-            status=["PENDING"], load_input=False, load_output=False
-        )
-        orphans = [w.workflow_id for w in pending if not executor_alive(w.executor_id or "local")]
-        for workflow_id in orphans:
-            await DBOS.resume_workflow_async(workflow_id)
-        return orphans
+        return await control.resume_interrupted(self.runtime)
 
 
 def validate_answer(question: QuestionRecord, answer: Answer) -> None:

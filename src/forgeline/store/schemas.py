@@ -8,13 +8,12 @@ from typing import Any, Literal, TypedDict, get_args
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from forgeline.domain.messages import Usage
-from forgeline.domain.tasks import TaskKind
+from forgeline.domain.status import TaskStatus as TaskStatus
 from forgeline.tools.base import Answer, Question, QuestionOption
 
 ProjectStatus = Literal[
     "created", "running", "waiting", "paused", "completed", "failed", "cancelled"
 ]
-TaskStatus = Literal["pending", "running", "waiting", "paused", "completed", "failed", "cancelled"]
 FindingStatus = Literal["open", "resolved"]
 PullRequestMode = Literal["draft", "ready", "off"]
 PullRequestStatus = Literal["opened", "updated", "skipped", "failed"]

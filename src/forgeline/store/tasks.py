@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Unpack
+from typing import Any, Unpack, cast
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from forgeline.domain.errors import ConflictError, UserError
-from forgeline.domain.tasks import TASK_KINDS, TaskKind
+from forgeline.domain.status import can_move
 from forgeline.store.core import StoreCore, check_id, not_found
 from forgeline.store.models import ProjectRow, TaskRow
 from forgeline.store.projects import new_id
@@ -149,11 +149,15 @@ class TasksMixin(StoreCore):
         query = select(TaskRow).where(TaskRow.status.in_(wanted))
         return await self._select_tasks(query.order_by(TaskRow.created_at, TaskRow.id))
 
-    async def update_task(self, task_id: str, **fields: Unpack[TaskUpdate]) -> TaskRecord:
+    async def update_task(
+        self, task_id: str, *, guarded: bool = False, **fields: Unpack[TaskUpdate]
+    ) -> TaskRecord:
         """Change a task's status, error, result or workflow id and return it.
 
         `finished_at` is set when the status becomes completed, failed or cancelled,
-        and cleared when it becomes anything else.
+        and cleared when it becomes anything else. With `guarded`, a status change the
+        task's current status does not allow (`domain.status`) changes nothing, in the
+        same transaction that reads it.
 
         Raises:
             NotFoundError: There is no such task.
@@ -170,6 +174,12 @@ class TasksMixin(StoreCore):
             row = await session.get(TaskRow, task_id, with_for_update=True)
             if row is None:
                 raise not_found("task", task_id)
+            if (
+                guarded
+                and "status" in changes
+                and not can_move(cast(TaskStatus, row.status), changes["status"])
+            ):
+                return TaskRecord.model_validate(row)
             now = utcnow()
             if "status" in changes:
                 row.finished_at = _finished_at(row, changes["status"], now)

@@ -8,28 +8,11 @@ from __future__ import annotations
 
 from functools import partial
 
-from pydantic import BaseModel
-
 from forgeline.domain.events import EventType
+from forgeline.domain.results import PushResult, RepositoryPush
 from forgeline.orchestrator.context import PhaseContext
-from forgeline.orchestrator.durable import durable_step
 from forgeline.workspace import git
 from forgeline.workspace.clone_extras import push_lfs
-
-
-class PushResult(BaseModel):
-    """How one push went: `ok` False means it failed, `detail` says why (git's reason)."""
-
-    ok: bool
-    detail: str
-    skipped: bool = False
-
-
-class RepositoryPush(PushResult):
-    """A `PushResult` for one named repository and branch."""
-
-    repo: str
-    branch: str
 
 
 async def push_repository(repo: git.GitRepo, branch: str) -> PushResult:
@@ -49,7 +32,7 @@ async def push_all(ctx: PhaseContext) -> list[RepositoryPush]:
     for repo in ctx.repos:
         branch = repo.branch or ctx.project.branch
         step = partial(push_repository, ctx.ws.repo(repo.name), branch)
-        result = await durable_step("push", step)
+        result = await ctx.step("push", step)
         push = RepositoryPush(repo=repo.name, branch=branch, **result.model_dump())
         pushes.append(push)
         await ctx.emit(EventType.PUSH, push.model_dump())

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any
 
 from forgeline.domain.events import EventType
 from forgeline.domain.messages import Message
+from forgeline.domain.results import AgentFinding, OverwatchResult, OverwatchSpec
 from forgeline.orchestrator.agent_task import AgentTask, run_agent_task
 from forgeline.orchestrator.context import PhaseContext
-from forgeline.orchestrator.durable import durable_step
 from forgeline.orchestrator.evidence import approval_findings
-from forgeline.orchestrator.phases import PhaseError, check_outcome, read_document
+from forgeline.orchestrator.phases.common import PhaseError, check_outcome, read_document
 from forgeline.orchestrator.testsuite import repository_tests
 from forgeline.tools.base import CommandRecord, Finding, Report
 from forgeline.workspace import git
@@ -20,23 +19,23 @@ from forgeline.workspace import git
 DIFF_CAP = 60_000
 
 
-async def overwatch(ctx: PhaseContext, spec: dict[str, Any]) -> dict[str, Any]:
-    """Review `spec["commits"]` ({repo: sha}) and record the findings.
+async def run(ctx: PhaseContext, spec: OverwatchSpec) -> OverwatchResult:
+    """Review `spec.commits` ({repo: sha}) and record the findings.
 
     A checkpoint run reviews each commit's own change; a gate run reviews the whole
     diff from the base branch.
     """
-    agent: str = spec["agent"]
+    agent = spec.agent
     root = ctx.ws.root / ".forgeline" / "worktrees" / ctx.task_id
-    commits: dict[str, str] = spec["commits"]
-    diff = await durable_step("worktrees", lambda: _prepare(ctx, root, commits, spec["kind"]))
+    commits = spec.commits
+    diff = await ctx.step("worktrees", lambda: _prepare(ctx, root, commits, spec.kind))
     try:
-        task = _task(ctx, agent, root, commits, spec["run_index"])
+        task = _task(ctx, agent, root, commits)
         task.messages.append(Message(role="user", text=_message(ctx, spec, diff)))
-        result = await run_agent_task(ctx.runtime, task, sink=ctx.sink)
+        result = await run_agent_task(ctx.runtime, ctx.engine, task, sink=ctx.sink)
         check_outcome(result, agent)
     finally:
-        await durable_step("cleanup", lambda: _cleanup(ctx, root, commits))
+        await ctx.step("cleanup", lambda: _cleanup(ctx, root, commits))
     report = _merge(result.reports)
     if report is None:
         raise PhaseError(f"the {agent} overwatcher ended without calling Report")
@@ -44,32 +43,29 @@ async def overwatch(ctx: PhaseContext, spec: dict[str, Any]) -> dict[str, Any]:
         ctx, agent, report, result.commands, commits
     )
     sha = ",".join(f"{k}@{v[:10]}" for k, v in commits.items())
-    await durable_step("store_findings", lambda: _store(ctx, agent, sha, spec["round"], findings))
+    await ctx.step("store_findings", lambda: _store(ctx, agent, sha, spec.round, findings))
     for finding in findings:
         await ctx.emit(EventType.FINDING, {"agent": agent, "commit": sha, **finding.model_dump()})
-    return {
-        "agent": agent,
-        "verdict": report.verdict,
-        "findings": [{"agent": agent, **f.model_dump()} for f in findings],
-        "commands": [c.model_dump() for c in result.commands],
-    }
+    return OverwatchResult(
+        agent=agent,
+        verdict=report.verdict,
+        findings=[AgentFinding(agent=agent, **f.model_dump()) for f in findings],
+        commands=result.commands,
+    )
 
 
-def _task(
-    ctx: PhaseContext, agent: str, root: Path, commits: dict[str, str], index: int
-) -> AgentTask:
+def _task(ctx: PhaseContext, agent: str, root: Path, commits: dict[str, str]) -> AgentTask:
     git_dirs = tuple(ctx.ws.git_dir(name) for name in commits)
     return AgentTask(
         project=ctx.project,
         repos=[r for r in ctx.repos if r.name in commits],
         ws=ctx.ws,
-        task_id=ctx.task_id,
+        task=ctx.task,
         agent=agent,
         root=root,
         writable=(),
         sandbox_writable=(root,),
         sandbox_readable=git_dirs,
-        run_index=index,
     )
 
 
@@ -99,8 +95,8 @@ async def _cleanup(ctx: PhaseContext, root: Path, commits: dict[str, str]) -> No
     shutil.rmtree(root, ignore_errors=True)
 
 
-def _message(ctx: PhaseContext, spec: dict[str, Any], diff: str) -> str:
-    scope = "this checkpoint commit" if spec["kind"] == "checkpoint" else "the whole change"
+def _message(ctx: PhaseContext, spec: OverwatchSpec, diff: str) -> str:
+    scope = "this checkpoint commit" if spec.kind == "checkpoint" else "the whole change"
     plan = read_document(ctx.ws.planning_md) or "(no planning.md)"
     return (
         f"Feature request:\n\n{ctx.project.feature_request}\n\nplanning.md:\n\n{plan}\n\n"
@@ -127,7 +123,7 @@ async def _evidence_findings(
     """The test overwatcher's approval is checked against the commands it really ran."""
     if agent != "test" or report.verdict != "approve":
         return []
-    tested = await durable_step("detect_tests", lambda: _tested_repos(ctx, commits))
+    tested = await ctx.step("detect_tests", lambda: _tested_repos(ctx, commits))
     return approval_findings(report.verdict, commands, tested)
 
 

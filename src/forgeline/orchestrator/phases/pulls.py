@@ -11,19 +11,19 @@ missing credentials only skip the pull request, with a message saying what to se
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from forgeline.domain.events import EventType
+from forgeline.domain.results import GateResult, JsonObject
 from forgeline.github import auth
 from forgeline.github.body import BodyInput, Sibling, plan_summary, pull_body, pull_title
 from forgeline.github.models import GitHubError, GitHubRepo, PullRequest
 from forgeline.github.repos import github_repo
 from forgeline.orchestrator.context import PhaseContext
-from forgeline.orchestrator.durable import durable_step
-from forgeline.orchestrator.phases import PhaseError, read_document
+from forgeline.orchestrator.phases.common import PhaseError, read_document
 from forgeline.store.schemas import PullRequestInfo, RepositoryRecord
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ def github_targets(ctx: PhaseContext, pushed: Sequence[str]) -> list[Target]:
 
 
 async def publish_pull_requests(
-    ctx: PhaseContext, *, pushed: Sequence[str], gate: Mapping[str, Any] | None, extra: str = ""
+    ctx: PhaseContext, *, pushed: Sequence[str], gate: GateResult | None, extra: str = ""
 ) -> dict[str, PullRequestInfo]:
     """Open or refresh the project's pull requests after a push (a durable step).
 
@@ -79,8 +79,9 @@ async def publish_pull_requests(
     targets = github_targets(ctx, pushed)
     if ctx.project.pr_mode == "off" or not targets:
         return {}
-    step = partial(_publish, ctx, targets, dict(gate or {}), extra)
-    stored = await durable_step("pull_requests", step)
+    gate_json = gate.model_dump(mode="json") if gate is not None else {}
+    step = partial(_publish, ctx, targets, gate_json, extra)
+    stored = await ctx.step("pull_requests", step)
     outcomes = {name: PullRequestInfo.model_validate(info) for name, info in stored.items()}
     for name, info in outcomes.items():
         await ctx.emit(EventType.PULL_REQUEST, {"repo": name, **info.model_dump()})
@@ -91,8 +92,8 @@ async def publish_pull_requests(
 
 
 async def _publish(
-    ctx: PhaseContext, targets: list[Target], gate: dict[str, Any], extra: str
-) -> dict[str, dict[str, Any]]:
+    ctx: PhaseContext, targets: list[Target], gate: JsonObject, extra: str
+) -> dict[str, JsonObject]:
     from forgeline.github.client import github_client  # gidgethub only when GitHub is used
 
     settings = ctx.runtime.settings

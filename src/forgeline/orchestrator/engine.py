@@ -1,0 +1,202 @@
+"""The durable engine seam: every call Forgeline makes into DBOS goes through here.
+
+Apart from `workflows` (which declares the workflow entry points with `@DBOS.workflow`),
+no module imports `dbos`. Phases never call this module directly either: they get a
+`Steps` function and a `ChildRunner` (see `orchestrator.ports`), so their logic runs
+in-process in tests, without DBOS and without a database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from dbos import DBOS, SetWorkflowID, WorkflowHandleAsync
+from dbos._error import DBOSAwaitedWorkflowCancelledError, DBOSNonExistentWorkflowError
+
+from forgeline.domain.errors import NotFoundError
+from forgeline.store.engine import WalConnection
+
+T = TypeVar("T")
+
+log = logging.getLogger("forgeline.engine")
+
+# How often a finished child's result is polled until DBOS has recorded it.
+POLL_S = 0.1
+# DBOS's own poll interval: for children not awaited here, or cancelled or failed.
+CANCELLED_POLL_S = 1.0
+
+# Exceptions that mean "this workflow was paused or cancelled": never a task failure.
+STOPPED: tuple[type[BaseException], ...] = (
+    asyncio.CancelledError,
+    DBOSAwaitedWorkflowCancelledError,
+)
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """How to launch the engine in this process.
+
+    Attributes:
+        system_database_url: DBOS's own database (SQLite file or PostgreSQL URL).
+        version: The application version (workflows recover only on the same one).
+        executor_id: This process's executor id (`runtime.executor_id`).
+        log_file: Where DBOS's own log goes (kept out of the user's terminal).
+        listen: Whether this process takes queued (resumed, recovered) workflows.
+    """
+
+    system_database_url: str
+    version: str
+    executor_id: str
+    log_file: Path
+    listen: bool = True
+
+
+# DBOS's SQLite system database in WAL mode with synchronous=NORMAL, like ours (its
+# default is a rollback journal with full sync: ~4 fsyncs per step). The pool
+# settings repeat DBOS's defaults, which `db_engine_kwargs` replaces.
+_SQLITE_ENGINE = {
+    "connect_args": {"factory": WalConnection},
+    "pool_timeout": 30,
+    "max_overflow": 0,
+    "pool_size": 20,
+    "pool_pre_ping": True,
+}
+
+
+def launch(config: EngineConfig) -> None:
+    """Configure and launch DBOS on the calling thread (it adopts this event loop)."""
+    _quiet_logging(config.log_file)
+    settings = {
+        "name": "forgeline",
+        "system_database_url": config.system_database_url,
+        "application_version": config.version,
+        "executor_id": config.executor_id,
+        "log_level": "CRITICAL",
+        "notification_listener_polling_interval_sec": 0.1,
+        "run_admin_server": False,
+    }
+    if config.system_database_url.startswith("sqlite"):
+        settings["db_engine_kwargs"] = _SQLITE_ENGINE
+    DBOS(config=settings)  # type: ignore[arg-type]
+    if not config.listen:
+        DBOS.listen_queues([])
+    started = time.monotonic()
+    DBOS.launch()
+    log.debug("DBOS launched in %.3f s", time.monotonic() - started)
+
+
+def destroy() -> None:
+    """Shut DBOS down (its workflow registry stays for the next launch)."""
+    DBOS.destroy(destroy_registry=False)
+    logger = logging.getLogger("dbos")
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+        handler.close()
+
+
+def _quiet_logging(log_file: Path) -> None:
+    """DBOS logs tracebacks of cancelled workflows; keep them out of the user's terminal."""
+    logger = logging.getLogger("dbos")
+    logger.propagate = False
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+    handler = logging.FileHandler(log_file)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logger.addHandler(handler)
+
+
+async def step(name: str, fn: Callable[[], Awaitable[T]]) -> T:
+    """Run `fn` as a durable step: done once, its result replayed after a crash."""
+
+    async def call() -> T:
+        return await fn()
+
+    result: T = await DBOS.run_step_async({"name": name}, call)
+    return result
+
+
+async def recv(topic: str, *, timeout_s: float) -> object | None:
+    """The next message sent to this workflow on `topic` (None after `timeout_s`)."""
+    message: object | None = await DBOS.recv_async(topic, timeout_seconds=timeout_s)
+    return message
+
+
+async def send(workflow_id: str, message: object, topic: str) -> None:
+    """Send `message` to a workflow, durably (it may be waiting in `recv`)."""
+    await DBOS.send_async(workflow_id, message, topic)
+
+
+Workflow = Callable[..., Coroutine[Any, Any, Any]]
+"""A workflow function (declared with `@DBOS.workflow` in `orchestrator.workflows`)."""
+
+
+async def start(workflow: Workflow, workflow_id: str, *args: object, awaited: bool = False) -> None:
+    """Start a workflow under a fixed id (idempotent: a replay finds it started).
+
+    Args:
+        workflow: The workflow function (declared in `orchestrator.workflows`).
+        workflow_id: Its id (the task id).
+        *args: Its arguments.
+        awaited: Whether this process will read its `result` (a parent and its child):
+            the result then comes from the child's asyncio task, not a database poll.
+    """
+    with SetWorkflowID(workflow_id):
+        handle: WorkflowHandleAsync[object] = await DBOS.start_workflow_async(workflow, *args)
+    if awaited:
+        _handles[workflow_id] = handle
+
+
+# Handles of the workflows this process started, so a parent awaits its children's
+# asyncio tasks instead of polling the database for their results.
+_handles: dict[str, WorkflowHandleAsync[object]] = {}
+
+
+async def result(workflow_id: str, *, poll_s: float = CANCELLED_POLL_S) -> object:
+    """A workflow's result, once it has one (at once when it ran in this process).
+
+    A cancelled or failed child is read after DBOS's usual poll interval: a pause
+    cancels the children, then the parent, which must not see them first.
+
+    Raises:
+        NotFoundError: No workflow has this id.
+    """
+    try:
+        stored: WorkflowHandleAsync[object] = await DBOS.retrieve_workflow_async(workflow_id)
+    except DBOSNonExistentWorkflowError:
+        raise NotFoundError(f"no workflow {workflow_id}") from None
+    task = getattr(_handles.pop(workflow_id, None), "task", None)
+    if isinstance(task, asyncio.Future):
+        await asyncio.wait({task})
+        if not task.cancelled() and task.exception() is None:
+            return await stored.get_result(polling_interval_sec=POLL_S)
+        await asyncio.sleep(CANCELLED_POLL_S)
+    return await stored.get_result(polling_interval_sec=poll_s)
+
+
+async def cancel(workflow_id: str) -> None:
+    """Cancel a workflow (and stop it at its next step); a missing one is ignored."""
+    await DBOS.cancel_workflow_async(workflow_id)
+
+
+async def resume(workflow_id: str) -> None:
+    """Resume a cancelled or interrupted workflow from its last recorded step.
+
+    Raises:
+        NotFoundError: The workflow was never started (e.g. a child its parent never reached).
+    """
+    try:
+        await DBOS.resume_workflow_async(workflow_id)
+    except DBOSNonExistentWorkflowError:
+        raise NotFoundError(f"no workflow {workflow_id}") from None
+
+
+async def pending() -> list[tuple[str, str]]:
+    """(workflow id, executor id) of every workflow not yet finished."""
+    found = await DBOS.list_workflows_async(status=["PENDING"], load_input=False, load_output=False)
+    return [(w.workflow_id, w.executor_id or "local") for w in found]
