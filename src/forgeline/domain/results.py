@@ -11,8 +11,8 @@ from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
+from forgeline.domain.findings import CommandRecord, Finding
 from forgeline.store.schemas import PullRequestInfo
-from forgeline.tools.base import CommandRecord, Finding
 
 JsonObject = dict[str, JsonValue]
 Output = TypeVar("Output", bound=BaseModel)

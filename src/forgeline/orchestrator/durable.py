@@ -7,13 +7,13 @@ from typing import Literal
 from forgeline.domain.errors import ConflictError
 from forgeline.domain.events import EventType, NewEvent
 from forgeline.domain.messages import Usage
+from forgeline.domain.questions import Answer, Question
 from forgeline.domain.tasks import TaskKind
 from forgeline.orchestrator import lifecycle
 from forgeline.orchestrator.ports import PhaseEngine
 from forgeline.orchestrator.runtime import Runtime
 from forgeline.store.schemas import TaskRecord
 from forgeline.store.usage import NewUsage
-from forgeline.tools.base import Answer, Question
 from forgeline.workspace.layout import Workspace, append_log
 
 ANSWER_WAIT_S = 24 * 3600

@@ -17,8 +17,8 @@ from pydantic import BaseModel
 
 from forgeline.agents.loop import AgentRun, Hooks
 from forgeline.domain.events import EventType
+from forgeline.domain.findings import CommandRecord, Finding
 from forgeline.store import Store
-from forgeline.tools.base import CommandRecord, Finding
 
 Emit = Callable[[EventType, dict[str, object]], Awaitable[None]]
 

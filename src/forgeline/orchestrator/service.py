@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from forgeline.domain.errors import ConflictError, NotFoundError, UserError
 from forgeline.domain.events import EventType, NewEvent
-from forgeline.domain.tasks import deepest_first
+from forgeline.domain.questions import Answer, validate_answer
 from forgeline.llm import validate_model_spec
 from forgeline.orchestrator import control, engine, lifecycle
 from forgeline.orchestrator.budget import check_budget, check_resumable
@@ -25,7 +25,6 @@ from forgeline.store.schemas import (
     QuestionRecord,
     TaskRecord,
 )
-from forgeline.tools.base import Answer
 from forgeline.workspace.clone_extras import clone_warnings
 from forgeline.workspace.layout import RepoSpec, create_workspace, delete_workspace, read_metadata
 from forgeline.workspace.metadata import RepositoryMetadata
@@ -303,7 +302,7 @@ class Service:
     async def answer(self, question_id: str, answer: Answer) -> QuestionRecord:
         """Record an answer; when its whole batch is answered, wake the waiting task."""
         question = await self.store.get_question(question_id)
-        validate_answer(question, answer)
+        validate_answer(answer, options=question.options, multi_select=question.multi_select)
         record = await self.store.answer_question(question_id, answer)
         batch = [
             q
@@ -329,22 +328,6 @@ class Service:
     async def resume_interrupted(self) -> list[str]:
         """Resume every task whose process died mid-run (kill -9, power loss)."""
         return await control.resume_interrupted(self.runtime)
-
-
-def validate_answer(question: QuestionRecord, answer: Answer) -> None:
-    """An answer must pick existing options (one unless multi-select) or say "Other"."""
-    labels = {o.label for o in question.options or []}
-    if question.options is None:
-        if not (answer.other or "").strip() and not answer.selected:
-            raise UserError("this question needs a free-text answer")
-        return
-    unknown = [s for s in answer.selected if s not in labels]
-    if unknown:
-        raise UserError(f"'{unknown[0]}' is not one of the options: {', '.join(sorted(labels))}")
-    if len(answer.selected) > 1 and not question.multi_select:
-        raise UserError("this question takes one answer")
-    if not answer.selected and not (answer.other or "").strip():
-        raise UserError("choose an option or answer 'Other' with text")
 
 
 def _project_branch(repos: Sequence[RepositoryMetadata], slug: str) -> str:

@@ -8,11 +8,11 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from forgeline.domain.errors import UserError
+from forgeline.domain.findings import Finding
 from forgeline.store.core import StoreCore, not_found
 from forgeline.store.models import FindingRow, ProjectRow
 from forgeline.store.schemas import FINDING_STATUSES, FindingRecord, FindingStatus
 from forgeline.store.types import utcnow
-from forgeline.tools.base import Finding
 
 
 class FindingsMixin(StoreCore):

@@ -10,12 +10,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from forgeline.domain.errors import ConflictError, UserError
+from forgeline.domain.questions import Answer, Question, QuestionOption
 from forgeline.store.core import StoreCore, not_found
 from forgeline.store.models import ProjectRow, QuestionRow
 from forgeline.store.projects import new_id
 from forgeline.store.schemas import QuestionRecord
 from forgeline.store.types import utcnow
-from forgeline.tools.base import Answer, Question, QuestionOption
 
 
 def question_record(row: QuestionRow) -> QuestionRecord:

@@ -8,8 +8,8 @@ from typing import Any, Literal, TypedDict, get_args
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from forgeline.domain.messages import Usage
+from forgeline.domain.questions import Answer, Question, QuestionOption
 from forgeline.domain.status import TaskStatus as TaskStatus
-from forgeline.tools.base import Answer, Question, QuestionOption
 
 ProjectStatus = Literal[
     "created", "running", "waiting", "paused", "completed", "failed", "cancelled"

@@ -7,62 +7,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 from forgeline.domain.events import EventSink, ListSink
+from forgeline.domain.findings import CommandRecord as CommandRecord
+from forgeline.domain.findings import Finding as Finding
+from forgeline.domain.findings import Report as Report
+from forgeline.domain.questions import Answer as Answer
+from forgeline.domain.questions import Question as Question
+from forgeline.domain.questions import QuestionOption as QuestionOption
 
 if TYPE_CHECKING:
     from forgeline.sandbox.limits import ResourceLimits
-
-
-class QuestionOption(BaseModel):
-    label: str
-    description: str | None = None
-
-
-class Question(BaseModel):
-    """One `AskUser` question (DESIGN §4)."""
-
-    question: str
-    header: str | None = None
-    options: list[QuestionOption] | None = None
-    multiSelect: bool = False
-
-
-class Answer(BaseModel):
-    """The user's answer to one question: chosen labels and/or free text ("Other")."""
-
-    question: str
-    selected: list[str] = Field(default_factory=list)
-    other: str | None = None
-
-    def render(self) -> str:
-        parts = list(self.selected)
-        if self.other:
-            parts.append(f"Other: {self.other}")
-        return ", ".join(parts) if parts else "(no answer)"
-
-
-class Finding(BaseModel):
-    severity: Literal["blocker", "major", "minor", "nit"]
-    path: str | None = None
-    line: int | None = None
-    message: str
-
-
-class Report(BaseModel):
-    verdict: Literal["approve", "request_changes"]
-    findings: list[Finding] = Field(default_factory=list)
-
-
-class CommandRecord(BaseModel):
-    """One `Bash` call as it really ran: the evidence the gate checks (DESIGN §12)."""
-
-    command: str
-    exit_code: int
-    timed_out: bool = False
-    duration_s: float = 0.0
-    output_tail: str = ""
 
 
 class TodoItem(BaseModel):

@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 from forgeline.domain.events import EventType
+from forgeline.domain.findings import CommandRecord, Finding, Report
 from forgeline.domain.messages import Message
 from forgeline.domain.results import AgentFinding, OverwatchResult, OverwatchSpec
 from forgeline.orchestrator.agent_task import AgentTask, run_agent_task
@@ -13,7 +14,6 @@ from forgeline.orchestrator.context import PhaseContext
 from forgeline.orchestrator.evidence import approval_findings
 from forgeline.orchestrator.phases.common import PhaseError, check_outcome, read_document
 from forgeline.orchestrator.testsuite import repository_tests
-from forgeline.tools.base import CommandRecord, Finding, Report
 from forgeline.workspace import git
 
 DIFF_CAP = 60_000
