@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from forgeline.domain.messages import Usage
 from forgeline.domain.questions import Answer, Question, QuestionOption
 from forgeline.domain.status import TaskStatus as TaskStatus
+from forgeline.domain.tasks import TaskKind
 
 ProjectStatus = Literal[
     "created", "running", "waiting", "paused", "completed", "failed", "cancelled"

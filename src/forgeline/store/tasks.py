@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from forgeline.domain.errors import ConflictError, UserError
 from forgeline.domain.status import can_move
+from forgeline.domain.tasks import TASK_KINDS, TaskKind
 from forgeline.store.core import StoreCore, check_id, not_found
 from forgeline.store.models import ProjectRow, TaskRow
 from forgeline.store.projects import new_id
