@@ -114,7 +114,7 @@ def test_a_signed_in_browser_is_not_driven_by_another_port(
     page.get_by_role("button", name="Start research").click()
     expect(page.get_by_role("status")).to_contain_text("Started research")
     page.context.clear_cookies()  # the session ends: the next action asks to sign in again
-    page.get_by_role("button", name="Save model").click()
+    page.get_by_role("button", name="Save model", exact=True).click()
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     page.get_by_label("API token").fill(TOKEN)
     page.get_by_role("button", name="Sign in").click()
