@@ -37,8 +37,8 @@ from pathlib import Path
 from benchkit import median, ms, table, write_section
 
 from forgeline.sandbox import run_command
+from forgeline.sandbox.spec import SandboxPolicy
 from forgeline.sandbox.warm import WARM
-from forgeline.tools.base import SandboxPolicy
 
 GOAL_RATIO = 1.5
 FILE_NAME = "data.txt"

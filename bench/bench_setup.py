@@ -34,7 +34,7 @@ from forgeline.environment.records import EnvironmentRecord, EnvPaths
 from forgeline.environment.runner import SetupRequest, run_setup
 from forgeline.environment.view import CodeDir, build_view
 from forgeline.sandbox.runner import run_command
-from forgeline.tools.base import SandboxPolicy
+from forgeline.sandbox.spec import SandboxPolicy
 from forgeline.workspace.repo import GitRepo
 
 PY = "/usr/bin/python3"

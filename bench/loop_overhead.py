@@ -67,7 +67,8 @@ async def run_loop(workspace: Path, steps: int) -> tuple[float, float]:
     from forgeline.domain.events import ListSink
     from forgeline.domain.messages import Message
     from forgeline.llm.scripted import Script, ScriptedModel, ScriptedToolCall, ScriptedTurn
-    from forgeline.tools.base import SandboxPolicy, ToolContext
+    from forgeline.sandbox.spec import SandboxPolicy
+    from forgeline.tools.base import ToolContext
 
     # A trailing shell comment makes each call distinct, so loop detection stays quiet.
     turns = [
@@ -101,7 +102,7 @@ async def run_loop(workspace: Path, steps: int) -> tuple[float, float]:
 async def run_sandbox(workspace: Path, count: int) -> float:
     """Seconds for `count` sandboxed `cat` commands through run_command alone."""
     from forgeline.sandbox.runner import run_command
-    from forgeline.tools.base import SandboxPolicy
+    from forgeline.sandbox.spec import SandboxPolicy
 
     policy = SandboxPolicy(workspace=workspace, writable=(workspace,))
     started = time.perf_counter()

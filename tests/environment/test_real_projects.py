@@ -13,7 +13,7 @@ from e2e.helpers import cli_env, forgeline, git, read_events, summary, write_scr
 from forgeline.environment.records import EnvPaths, read_record
 from forgeline.environment.view import CodeDir, build_view
 from forgeline.sandbox.runner import run_command
-from forgeline.tools.base import SandboxPolicy
+from forgeline.sandbox.spec import SandboxPolicy
 from forgeline.workspace.layout import Workspace
 
 from .conftest import concat_map_repo, exceptiongroup_repo, markupsafe_repo

@@ -268,7 +268,7 @@ async def test_a_setup_cannot_plant_git_hooks_or_widen_what_agents_see(tmp_path:
 
 async def test_a_bind_through_a_symlink_is_never_made(tmp_path: Path) -> None:
     from forgeline.sandbox.runner import run_command
-    from forgeline.tools.base import Bind, SandboxPolicy
+    from forgeline.sandbox.spec import Bind, SandboxPolicy
 
     secret = tmp_path / "hidden" / "secret"
     secret.mkdir(parents=True)
@@ -306,7 +306,7 @@ async def test_a_hidden_interpreter_is_shown_to_setup_and_to_agents(tmp_path: Pa
     from forgeline.environment.detect import SetupPlan
     from forgeline.environment.view import CodeDir, build_view
     from forgeline.sandbox.runner import run_command
-    from forgeline.tools.base import SandboxPolicy
+    from forgeline.sandbox.spec import SandboxPolicy
 
     python = _base_python()
     repo = make_repo(tmp_path / "ws" / "app", {"README": "x"})

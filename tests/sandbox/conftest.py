@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from forgeline.sandbox import run_command, sandbox_status
+from forgeline.sandbox.spec import SandboxPolicy
 from forgeline.sandbox.warm import WARM
-from forgeline.tools.base import SandboxPolicy
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from forgeline.sandbox import run_command
-from forgeline.tools.base import SandboxPolicy
+from forgeline.sandbox.spec import SandboxPolicy
 
 
 @pytest.fixture

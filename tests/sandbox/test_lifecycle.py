@@ -10,7 +10,7 @@ from collections.abc import Callable
 import pytest
 
 from forgeline.sandbox import TIMEOUT_EXIT_CODE, run_command
-from forgeline.tools.base import SandboxPolicy
+from forgeline.sandbox.spec import SandboxPolicy
 
 Leftovers = Callable[[str], list[int]]
 

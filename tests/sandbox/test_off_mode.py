@@ -9,7 +9,7 @@ import pytest
 
 from forgeline.domain.errors import SandboxUnavailable
 from forgeline.sandbox import run_command, sandbox_status
-from forgeline.tools.base import SandboxPolicy
+from forgeline.sandbox.spec import SandboxPolicy
 
 
 @pytest.fixture

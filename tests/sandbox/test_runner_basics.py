@@ -8,7 +8,7 @@ import pytest
 
 from forgeline.domain.errors import UserError
 from forgeline.sandbox import ResourceLimits, run_command, sandbox_status
-from forgeline.tools.base import SandboxPolicy
+from forgeline.sandbox.spec import SandboxPolicy
 
 
 def test_bubblewrap_is_available_here() -> None:

@@ -12,8 +12,8 @@ from pydantic import ValidationError
 from e2e.helpers import cli_env, forgeline, make_repo, read_events, write_script
 from forgeline.sandbox import run_command
 from forgeline.sandbox.policy import with_settings
+from forgeline.sandbox.spec import SandboxPolicy
 from forgeline.settings import Settings
-from forgeline.tools.base import SandboxPolicy
 
 
 def settings(**env: str) -> Settings:

@@ -12,7 +12,7 @@ from forgeline.sandbox.bwrap import SandboxFds, bwrap_argv
 from forgeline.sandbox.env import clean_env, is_secret_name
 from forgeline.sandbox.limits import BASH, DASH, LauncherShell, ResourceLimits, launcher_argv
 from forgeline.sandbox.output import OutputCollector
-from forgeline.tools.base import SandboxPolicy
+from forgeline.sandbox.spec import SandboxPolicy
 
 FDS = SandboxFds(seccomp=10, gitconfig=11)
 

@@ -11,7 +11,7 @@ import pytest
 
 from forgeline.domain.errors import SandboxUnavailable
 from forgeline.sandbox import bwrap, run_command, sandbox_status, seccomp
-from forgeline.tools.base import SandboxPolicy
+from forgeline.sandbox.spec import SandboxPolicy
 
 from .unix_peer import POSTGRES_SOCKET, probe_command, unix_servers
 

@@ -17,8 +17,8 @@ import pytest
 from forgeline.sandbox import run_command
 from forgeline.sandbox.cgroup import pids_cgroup_parent, sweep_stale
 from forgeline.sandbox.limits import ResourceLimits
+from forgeline.sandbox.spec import SandboxPolicy
 from forgeline.sandbox.warm import MAX_WARM_COMMAND, WARM, Parked
-from forgeline.tools.base import SandboxPolicy
 
 # What a command can tell about how it was started: environment, pid, shell state, fds.
 PROBE = (
@@ -222,7 +222,7 @@ import asyncio, os, signal, sys
 from pathlib import Path
 from forgeline.sandbox import run_command
 from forgeline.sandbox.warm import WARM
-from forgeline.tools.base import SandboxPolicy
+from forgeline.sandbox.spec import SandboxPolicy
 ws = Path(sys.argv[1])
 policy = SandboxPolicy(workspace=ws, writable=(ws / "repo",))
 asyncio.run(run_command("true", policy, timeout_s=10))

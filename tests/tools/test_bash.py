@@ -9,7 +9,8 @@ from pydantic import ValidationError
 
 from forgeline.domain.errors import ToolError
 from forgeline.sandbox import sandbox_status
-from forgeline.tools.base import CommandRecord, SandboxPolicy, ToolContext
+from forgeline.sandbox.spec import SandboxPolicy
+from forgeline.tools.base import CommandRecord, ToolContext
 from forgeline.tools.bash import BashInput, BashTool
 
 from .helpers import run_tool

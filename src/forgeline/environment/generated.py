@@ -12,7 +12,7 @@ import asyncio
 import shutil
 from pathlib import Path
 
-from forgeline.tools.base import Bind
+from forgeline.sandbox.spec import Bind
 from forgeline.workspace import git
 from forgeline.workspace.repo import GitRepo
 

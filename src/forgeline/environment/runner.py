@@ -30,8 +30,8 @@ from forgeline.environment.records import EnvironmentRecord, EnvPaths
 from forgeline.sandbox.netports import url_ports
 from forgeline.sandbox.policy import with_settings
 from forgeline.sandbox.runner import CommandResult, run_command
+from forgeline.sandbox.spec import Bind, SandboxPolicy
 from forgeline.settings import Settings
-from forgeline.tools.base import Bind, SandboxPolicy
 from forgeline.workspace import git
 from forgeline.workspace.repo import GitRepo
 

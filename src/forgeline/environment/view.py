@@ -11,7 +11,7 @@ from pathlib import Path
 from forgeline.environment.generated import absolute_gitfile, prepare_worktree
 from forgeline.environment.interpreter import base_prefix
 from forgeline.environment.records import EnvironmentRecord, EnvPaths
-from forgeline.tools.base import Bind, SandboxPolicy
+from forgeline.sandbox.spec import Bind, SandboxPolicy
 
 
 @dataclass(frozen=True)

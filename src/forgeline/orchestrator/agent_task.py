@@ -29,8 +29,9 @@ from forgeline.orchestrator.evidence import Emit, EvidenceHooks
 from forgeline.orchestrator.ports import PhaseEngine
 from forgeline.orchestrator.runtime import Runtime
 from forgeline.sandbox.policy import with_settings
+from forgeline.sandbox.spec import SandboxPolicy
 from forgeline.store.schemas import ProjectRecord, RepositoryRecord, TaskRecord
-from forgeline.tools.base import SandboxPolicy, ToolContext
+from forgeline.tools.base import ToolContext
 from forgeline.workspace.layout import Workspace
 
 

@@ -29,7 +29,7 @@ from forgeline.domain.errors import SandboxUnavailable
 from forgeline.sandbox.cgroup import pids_cgroup_parent
 from forgeline.sandbox.env import GITCONFIG, SANDBOX_TMP, SHELL, ripgrep_binary, user_bin_dir
 from forgeline.sandbox.seccomp import unix_socket_filter
-from forgeline.tools.base import Bind, SandboxPolicy
+from forgeline.sandbox.spec import Bind, SandboxPolicy
 
 ALWAYS_HIDDEN: tuple[Path, ...] = (Path("/root"), Path("/home"), Path("/run"), Path("/var/run"))
 """Hidden from every sandboxed command, with the host user's `$HOME` (`/run` and

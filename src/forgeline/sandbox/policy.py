@@ -8,8 +8,8 @@ import logging
 from pathlib import Path
 
 from forgeline.sandbox.limits import MIB, ResourceLimits
+from forgeline.sandbox.spec import SandboxPolicy
 from forgeline.settings import Settings
-from forgeline.tools.base import SandboxPolicy
 
 logger = logging.getLogger("forgeline.sandbox")
 

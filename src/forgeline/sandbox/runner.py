@@ -30,6 +30,7 @@ from forgeline.sandbox.cgroup import PidsCgroup
 from forgeline.sandbox.env import GITCONFIG, SHELL, clean_env, ripgrep_binary, user_bin_dir
 from forgeline.sandbox.limits import ResourceLimits, launcher_argv
 from forgeline.sandbox.output import OutputCollector
+from forgeline.sandbox.spec import SandboxPolicy
 from forgeline.sandbox.supervise import (
     OutputCallback,
     connect_pipe,
@@ -51,7 +52,6 @@ from forgeline.sandbox.warm import (
     warm_env,
     warm_key,
 )
-from forgeline.tools.base import SandboxPolicy
 
 logger = logging.getLogger("forgeline.sandbox")
 

@@ -41,7 +41,7 @@ from forgeline.sandbox.cgroup import PidsCgroup
 from forgeline.sandbox.env import SHELL
 from forgeline.sandbox.limits import ResourceLimits, launcher_argv
 from forgeline.sandbox.netports import port_launcher
-from forgeline.tools.base import SandboxPolicy
+from forgeline.sandbox.spec import SandboxPolicy
 
 MAX_WARM_COMMAND = 4096
 """Longest command (bytes) sent to a parked sandbox: bash reads a pipe a byte at a time."""
