@@ -27,3 +27,23 @@ def test_counts_only_new_messages_and_notices_replacements() -> None:
     shorter = [messages[0], Message(role="user", text="summary")]  # a compaction
     assert tally.total(shorter) == sum(message_tokens(m) for m in shorter)
     assert tally.total([]) == 0
+
+
+def test_message_tokens_is_counted_once_per_message_object() -> None:
+    import gc
+
+    from forgeline.domain.messages import ToolCall
+    from forgeline.llm import tokens
+
+    call = ToolCall(id="c1", name="Bash", input={"command": "x" * 400})
+    message = Message(role="assistant", text="hi", tool_calls=[call])
+    first = message_tokens(message)
+    assert first == tokens.text_tokens(2 + 4 + len('{"command":"' + "x" * 400 + '"}')) + 16
+    assert id(message) in tokens._COUNTED
+    copy = message.model_copy(update={"tool_calls": []})  # a replaced message: counted anew
+    assert message_tokens(copy) == tokens.text_tokens(2) + tokens.MESSAGE_OVERHEAD
+    assert message_tokens(message) == first
+    key = id(message)
+    del message
+    gc.collect()
+    assert key not in tokens._COUNTED  # forgotten with the message

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import operator
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -39,7 +40,35 @@ def tool_tokens(tools: list[ToolSpec]) -> int:
 
 
 def message_tokens(message: Message) -> int:
-    """Tokens of one message."""
+    """Tokens of one message, counted once per message object.
+
+    Messages are never changed in place (they are replaced by copies), so the count of
+    a message object is remembered (by identity, until it is garbage) and a
+    conversation's estimate costs one lookup per message instead of serialising every
+    tool input again on each call.
+    """
+    key = id(message)
+    known = _COUNTED.get(key)
+    if known is not None and known[0]() is message:
+        return known[1]
+    value = _count(message)
+    _COUNTED[key] = (weakref.ref(message, _forget(key)), value)
+    return value
+
+
+_COUNTED: dict[int, tuple[weakref.ref[Message], int]] = {}
+
+
+def _forget(key: int) -> Callable[[weakref.ref[Message]], None]:
+    def forget(ref: weakref.ref[Message]) -> None:
+        known = _COUNTED.get(key)
+        if known is not None and known[0] is ref:
+            del _COUNTED[key]
+
+    return forget
+
+
+def _count(message: Message) -> int:
     chars = len(message.text)
     chars += sum(len(r.content) for r in message.tool_results)
     chars += sum(len(c.name) + json_chars(c.input) for c in message.tool_calls)
