@@ -58,6 +58,22 @@ async def test_usage_summary_adds_up_per_agent_and_per_model(store: Store) -> No
         await store.record_usage("missing", None, "a", "m", Usage())
 
 
+async def test_spend_reads_the_budget_and_this_projects_cost_only(store: Store) -> None:
+    project = await make_project(store)
+    other = await make_project(store)
+    fresh = await store.spend(project.id)
+    assert (fresh.max_cost_usd, fresh.spent_usd) == (None, 0.0)
+    await store.update_project(project.id, max_cost_usd=2.0)
+    await store.record_usage(project.id, "t", "a", "m", Usage(cost_usd=0.5, calls=1))
+    await store.record_usage(project.id, None, "b", "m", Usage(cost_usd=0.25, calls=1))
+    await store.record_usage(other.id, None, "a", "m", Usage(cost_usd=9.0, calls=1))
+    spend = await store.spend(project.id)
+    assert (spend.max_cost_usd, spend.spent_usd) == (2.0, 0.75)
+    assert spend.spent_usd == (await store.usage_summary(project.id)).total.cost_usd
+    with pytest.raises(NotFoundError):
+        await store.spend("missing")
+
+
 async def test_findings_are_listed_and_resolved(store: Store) -> None:
     project = await make_project(store)
     other = await make_project(store)

@@ -81,8 +81,8 @@ class ProjectBudget:
             prices=runtime.settings.prices,
         )
         async with ledger.lock(pid):
-            limit = (await runtime.store.get_project(pid)).max_cost_usd
-            spent = await spent_usd(runtime, pid)
+            spend = await runtime.store.spend(pid)  # one read: the limit and the spend
+            limit, spent = spend.max_cost_usd, spend.spent_usd
             if limit is None or spent + ledger.reserved(pid) + estimate <= limit:
                 return Reservation(ledger.hold(pid, estimate), spent, limit)
             reserved = ledger.reserved(pid)

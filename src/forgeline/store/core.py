@@ -89,6 +89,15 @@ class StoreCore:
         """Run `fn` in a read transaction."""
         return await self._run(self._reader, fn)
 
+    async def _read_core(self, fn: ConnectionFn[T]) -> T:
+        """Run `fn` in a read transaction on a bare connection (Core, no ORM session)."""
+
+        async def once() -> T:
+            async with self._engine.begin() as conn:
+                return await fn(conn)
+
+        return await _retrying(once)
+
     async def _write(self, fn: SessionFn[T]) -> T:
         """Run `fn` in a write transaction, committed when it returns.
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from forgeline.domain.messages import Usage
 from forgeline.store.core import StoreCore, not_found
-from forgeline.store.models import UsageRow
+from forgeline.store.models import ProjectRow, UsageRow
 from forgeline.store.schemas import UsageBreakdown, UsageSummary
 from forgeline.store.types import utcnow
 
@@ -26,6 +26,22 @@ _SUMS = (
 
 
 _USAGE = cast(Table, UsageRow.__table__)
+
+
+_PROJECTS = cast(Table, ProjectRow.__table__)
+_SPENT = (
+    select(func.coalesce(func.sum(_USAGE.c.cost_usd), 0.0))
+    .where(_USAGE.c.project_id == _PROJECTS.c.id)
+    .scalar_subquery()
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Spend:
+    """A project's budget (None: no limit) and what its model calls have cost so far."""
+
+    max_cost_usd: float | None
+    spent_usd: float
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -98,6 +114,22 @@ class UsageMixin(StoreCore):
             await self._write_core(record)
         except IntegrityError:
             raise not_found("project", project_id) from None
+
+    async def spend(self, project_id: str) -> Spend:
+        """The project's budget and spend, in one statement (checked before each model call).
+
+        Raises:
+            NotFoundError: There is no such project.
+        """
+        query = select(_PROJECTS.c.max_cost_usd, _SPENT).where(_PROJECTS.c.id == project_id)
+
+        async def read(conn: AsyncConnection) -> Spend:
+            row = (await conn.execute(query)).one_or_none()
+            if row is None:
+                raise not_found("project", project_id)
+            return Spend(max_cost_usd=row[0], spent_usd=float(row[1]))
+
+        return await self._read_core(read)
 
     async def usage_summary(self, project_id: str) -> UsageSummary:
         """A project's usage: totals, and per agent and per model (sorted by name)."""
