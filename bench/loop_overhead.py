@@ -6,6 +6,12 @@ is a 1 000-step per-step time within 1.2x of the 100-step one: the loop must not
 down as the conversation grows. Over 1.2x (or with --profile) both runs are profiled
 with cProfile and the functions whose per-step time grows most are listed.
 
+In the same run, mini-swe-agent (`pip install -e '.[bench]'`) does the same steps with its
+`DefaultAgent` and `DeterministicModel`, its `LocalEnvironment` running the same `cat`
+in a bare `bwrap` (no limits, no cgroup); its marginal own cost per step is the growth
+of (run time - command time) from the small to the large run, divided by the extra
+steps. Goal: our loop's own overhead per step at 1 000 steps <= 0.5x that.
+
 Usage: .venv/bin/python bench/loop_overhead.py [--quick] [--profile]
 """
 
@@ -15,6 +21,7 @@ import argparse
 import asyncio
 import cProfile
 import pstats
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +29,7 @@ from pathlib import Path
 from benchkit import forgeline_home, ms, table, write_section
 
 GOAL_RATIO = 1.2
+MINI_GOAL = 0.5
 FILE_NAME = "data.txt"
 
 
@@ -119,6 +127,64 @@ async def measure(workspace: Path, steps: int) -> Measure:
     return Measure(steps=steps, loop_s=loop_s, sandbox_s=sandbox_s, in_run_sandbox_s=in_run)
 
 
+def run_mini(workspace: Path, steps: int) -> tuple[float, float]:
+    """mini-swe-agent: `steps` bare-bwrap `cat` steps, then the submit step.
+
+    Returns:
+        The run's wall time, and the commands' own time in it.
+    """
+    import shlex
+    import shutil
+
+    from bench_sandbox_spawn import bare_argv
+    from minisweagent.agents.default import DefaultAgent
+    from minisweagent.environments.local import LocalEnvironment
+    from minisweagent.models.test_models import DeterministicModel, make_output
+
+    class TimedEnvironment(LocalEnvironment):
+        spent = 0.0
+
+        def execute(self, action: dict, cwd: str = "", *, timeout: int | None = None) -> dict:  # type: ignore[type-arg]
+            started = time.perf_counter()
+            output = super().execute(action, cwd, timeout=timeout)
+            TimedEnvironment.spent += time.perf_counter() - started
+            if output["returncode"] != 0:
+                raise SystemExit(f"mini-swe-agent's bwrap cat failed: {output}")
+            return output
+
+    argv = shlex.join(bare_argv(shutil.which("bwrap") or "bwrap"))
+    outputs = [make_output("Reading.", [{"command": f"{argv} #{i}"}]) for i in range(steps)]
+    outputs.append(
+        make_output("Done.", [{"command": "echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT"}])
+    )
+    model = DeterministicModel(outputs=outputs, cost_per_call=0.0)
+    env = TimedEnvironment(cwd=str(workspace))
+    agent = DefaultAgent(
+        model,
+        env,
+        system_template="You are a benchmark.",
+        instance_template="{{task}}",
+        step_limit=0,
+        cost_limit=0,
+    )
+    started = time.perf_counter()
+    result = agent.run("Read the file many times.")
+    elapsed = time.perf_counter() - started
+    if result.get("exit_status") != "Submitted" or agent.n_calls != steps + 1:
+        raise SystemExit(f"the mini-swe-agent run did not complete: {result}")
+    return elapsed, TimedEnvironment.spent
+
+
+def mini_marginal(workspace: Path, small: int, large: int) -> list[float]:
+    """mini-swe-agent's [small, large] own time per step and its marginal own cost."""
+    run_mini(workspace, 5)  # warm up imports and templates
+    own = []
+    for steps in (small, large):
+        elapsed, commands = run_mini(workspace, steps)
+        own.append(elapsed - commands)
+    return [own[0] / small, own[1] / large, (own[1] - own[0]) / (large - small)]
+
+
 def profile_growth(workspace: Path, small: int, large: int, top: int = 8) -> list[list[str]]:
     """Profile both sizes; rows for the functions whose own per-step time grows most."""
     stats = {}
@@ -165,10 +231,15 @@ def main() -> None:
         if ratio > GOAL_RATIO or args.profile:
             print("profiling both sizes with cProfile...")
             growth = profile_growth(workspace, small, large)
-    report(results, ratio, growth)
+    # Not under /tmp: the bare sandbox has a private /tmp, so it would not see the file.
+    with tempfile.TemporaryDirectory(prefix="forgeline-bench-mini-", dir="/var/tmp") as tmp:
+        mini = mini_marginal(make_workspace(Path(tmp)), small, large)
+    report(results, ratio, growth, mini)
 
 
-def report(results: list[Measure], ratio: float, growth: list[list[str]] | None) -> None:
+def report(
+    results: list[Measure], ratio: float, growth: list[list[str]] | None, mini: list[float]
+) -> None:
     headers = [
         "steps",
         "loop total s",
@@ -203,6 +274,17 @@ def report(results: list[Measure], ratio: float, growth: list[list[str]] | None)
         "inside the loop run (the sum of the commands' `duration_s`, measured by "
         "`run_command`); `loop overhead` is `per step` minus `sandbox in run` (both from "
         "the same run, so load from other processes affects both alike).",
+    ]
+    ours = large.overhead
+    mini_ratio = ours / mini[2]
+    lines += [
+        "",
+        f"mini-swe-agent, same steps (bare `bwrap ... cat` through its `LocalEnvironment`): "
+        f"own time per step {ms(mini[0])} ms at {small.steps} steps, {ms(mini[1])} ms at "
+        f"{large.steps}; marginal own cost per step {ms(mini[2])} ms. Our loop's own "
+        f"overhead per step at {large.steps} steps / mini-swe-agent's marginal: "
+        f"**{mini_ratio:.2f}x** ({'meets' if mini_ratio <= MINI_GOAL else 'MISSES'} the "
+        f"{MINI_GOAL}x goal).",
     ]
     if growth:
         lines += [
