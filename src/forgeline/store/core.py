@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 
 from forgeline.domain.errors import NotFoundError, UserError
 from forgeline.store.engine import WRITE_OPTION
+from forgeline.store.writer import SqliteWriter
 
 T = TypeVar("T")
 SessionFn = Callable[[AsyncSession], Awaitable[T]]
@@ -75,6 +76,8 @@ class StoreCore:
         self._write_locks: WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
             WeakKeyDictionary()
         )
+        database = engine.url.database or ""
+        self._sqlite_writer = SqliteWriter(database) if self._is_sqlite else None
 
     @property
     def dialect(self) -> str:
@@ -82,7 +85,9 @@ class StoreCore:
         return self._engine.dialect.name
 
     async def close(self) -> None:
-        """Close every pooled connection."""
+        """Stop the SQLite writer thread (after its queued writes); close every connection."""
+        if self._sqlite_writer is not None:
+            await self._sqlite_writer.close()
         await self._engine.dispose()
 
     async def _read(self, fn: SessionFn[T]) -> T:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from collections.abc import Collection
+from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import Insert, Table, bindparam, select, update
@@ -75,6 +78,68 @@ async def _recorded(conn: AsyncConnection, project_id: str, key: str) -> Event:
     )
 
 
+_SQLITE_BUMP = "UPDATE projects SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq"
+_SQLITE_INSERT = (
+    "INSERT INTO events (project_id, seq, task_id, type, ts, data, dedup_key) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (project_id, dedup_key) DO NOTHING RETURNING seq"
+)
+_SQLITE_RECORDED = (
+    "SELECT seq, task_id, type, ts, data FROM events WHERE project_id = ? AND dedup_key = ?"
+)
+_SQLITE_USAGE = (
+    "INSERT INTO usage (project_id, task_id, agent, model, input_tokens, output_tokens, "
+    "cache_read_tokens, cache_write_tokens, calls, cost_usd, created_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def sqlite_time(value: datetime) -> str:
+    """A timestamp as SQLAlchemy stores `UTCDateTime` on SQLite (naive UTC, microseconds)."""
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+class _SqliteAppend:
+    """`append_event_once`'s transaction as plain `sqlite3` statements (the writer thread's).
+
+    The same statements as the Core path: bump `last_seq`, insert `ON CONFLICT DO
+    NOTHING`, and on a known key read the recorded event and raise `_AlreadyRecorded`
+    (its savepoint is rolled back, so no number is consumed).
+    """
+
+    def __init__(self, project_id: str, ev: NewEvent, data: Any, usage: NewUsage | None):
+        self.project_id, self.ev, self.data, self.usage = project_id, ev, data, usage
+
+    def __call__(self, conn: sqlite3.Connection) -> Event:
+        pid, ev = self.project_id, self.ev
+        bumped = conn.execute(_SQLITE_BUMP, (pid,)).fetchone()
+        if bumped is None:
+            raise not_found("project", pid)
+        event = Event(
+            seq=bumped[0], project_id=pid, task_id=ev.task_id, type=str(ev.type), data=self.data
+        )
+        ts = sqlite_time(event.ts)
+        row = (pid, event.seq, ev.task_id, event.type, ts, json.dumps(self.data), ev.dedup_key)
+        if conn.execute(_SQLITE_INSERT, row).fetchone() is None and ev.dedup_key is not None:
+            raise _AlreadyRecorded(_sqlite_recorded(conn, pid, ev.dedup_key))
+        if self.usage is not None:
+            conn.execute(_SQLITE_USAGE, _usage_row(pid, ev.task_id, self.usage, ts))
+        return event
+
+
+def _sqlite_recorded(conn: sqlite3.Connection, project_id: str, key: str) -> Event:
+    seq, task_id, type_, ts, data = conn.execute(_SQLITE_RECORDED, (project_id, key)).fetchone()
+    when = datetime.fromisoformat(ts).replace(tzinfo=UTC)
+    return Event(
+        seq=seq, project_id=project_id, task_id=task_id, type=type_, ts=when, data=json.loads(data)
+    )
+
+
+def _usage_row(project_id: str, task_id: str | None, entry: NewUsage, ts: str) -> tuple[Any, ...]:
+    u = entry.usage
+    counts = (u.input_tokens, u.output_tokens, u.cache_read_tokens, u.cache_write_tokens)
+    return (project_id, task_id, entry.agent, entry.model, *counts, u.calls, u.cost_usd, ts)
+
+
 class EventsMixin(StoreCore):
     """Events (`events`), numbered with `projects.last_seq`."""
 
@@ -124,6 +189,9 @@ class EventsMixin(StoreCore):
             return event
 
         try:
+            if self._sqlite_writer is not None:
+                new = _SqliteAppend(project_id, ev, data, usage)
+                return await self._sqlite_writer.run(new), True
             return await self._write_core(append), True
         except _AlreadyRecorded as duplicate:
             return duplicate.event, False
