@@ -56,7 +56,11 @@ def normalize_database_url(url: str) -> URL:
 def create_engine(url: URL) -> AsyncEngine:
     """An async engine for a normalised URL, with SQLite set up for concurrent use."""
     if url.get_backend_name() != "sqlite":
-        return create_async_engine(url, pool_pre_ping=True)
+        # Many projects in one process each hold a connection per transaction; the
+        # default pool (5 + 10, 30 s) ran out with 20 projects on a loaded machine.
+        return create_async_engine(
+            url, pool_pre_ping=True, pool_size=10, max_overflow=20, pool_timeout=120
+        )
     database = Path(url.database or "").expanduser()
     database.parent.mkdir(parents=True, exist_ok=True)
     url = url.set(database=str(database))
