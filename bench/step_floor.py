@@ -90,7 +90,8 @@ async def agent_run(project_id: str, workspace: str, tool: str, turns: int) -> i
     from forgeline.domain.messages import Message
     from forgeline.llm.scripted import Script, ScriptedModel, ScriptedToolCall, ScriptedTurn
     from forgeline.orchestrator.budget import ProjectBudget
-    from forgeline.orchestrator.durable import DurableSink, durable_step
+    from forgeline.orchestrator.durable import DurableSink
+    from forgeline.orchestrator.engine import step as durable_step
     from forgeline.orchestrator.runtime import current
     from forgeline.sandbox.policy import with_settings
     from forgeline.tools.base import SandboxPolicy, ToolContext
@@ -155,14 +156,14 @@ async def _start(task_id: str, project_id: str, workspace: Path, tool: str, turn
 
 async def child(database: str, turns: int, profile: str | None) -> dict[str, Any]:
     """Floor and durable runs on one database (runs in a child process)."""
-    from forgeline.orchestrator.runtime import Runtime
+    from forgeline.orchestrator.boot import start_runtime
     from forgeline.settings import Settings
 
     home = Path(os.environ["FORGELINE_HOME"])
     scratch = Path(tempfile.mkdtemp(dir=home.parent))
     workspace = make_workspace(scratch)
     url = None if database == "sqlite" else PG_URL.format(name=database)
-    runtime = await Runtime.start(Settings(home=home, database_url=url), role="bench")
+    runtime = await start_runtime(Settings(home=home, database_url=url), role="bench")
     out: dict[str, Any] = {}
     try:
         project = await runtime.store.create_project(
