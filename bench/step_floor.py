@@ -94,7 +94,8 @@ async def agent_run(project_id: str, workspace: str, tool: str, turns: int) -> i
     from forgeline.orchestrator.engine import step as durable_step
     from forgeline.orchestrator.runtime import current
     from forgeline.sandbox.policy import with_settings
-    from forgeline.tools.base import SandboxPolicy, ToolContext
+    from forgeline.sandbox.spec import SandboxPolicy
+    from forgeline.tools.base import ToolContext
     from forgeline.workspace.layout import Workspace
 
     runtime, task_id = current(), DBOS.workflow_id or "bench"
