@@ -11,8 +11,8 @@ import os
 import shutil
 from pathlib import Path
 
-from forgeline.workspace import git
 from forgeline.workspace.git_errors import GitError, failure_detail
+from forgeline.workspace.git_run import run
 from forgeline.workspace.repo import GitRepo
 from forgeline.workspace.urls import redact_url
 
@@ -42,7 +42,7 @@ async def fetch_lfs(repo: GitRepo) -> list[str]:
             "pointer files in the workspace and are not pushed (apt-get install git-lfs)"
         ]
     for args in (("lfs", "install", "--local", "--skip-repo"), ("lfs", "pull")):
-        result = await git.run(*args, repo=repo, check=False, timeout_s=FETCH_TIMEOUT_S)
+        result = await run(*args, repo=repo, check=False, timeout_s=FETCH_TIMEOUT_S)
         if not result.ok:
             detail = failure_detail(result.stderr, result.code)
             return [f"{repo.work_tree.name}: git {' '.join(args)} failed: {detail}"]
@@ -59,7 +59,7 @@ async def push_lfs(repo: GitRepo, *, branch: str, remote: str = "origin") -> Non
         return
     await check_lfs_endpoint(repo)
     args = ("lfs", "push", remote, branch)
-    result = await git.run(*args, repo=repo, check=False, timeout_s=FETCH_TIMEOUT_S)
+    result = await run(*args, repo=repo, check=False, timeout_s=FETCH_TIMEOUT_S)
     if not result.ok:
         raise GitError(
             f"git lfs push of {branch} failed: {failure_detail(result.stderr, result.code)}",
@@ -74,10 +74,10 @@ async def init_submodules(repo: GitRepo) -> list[str]:
     if not (repo.work_tree / ".gitmodules").is_file():
         return []
     args = ("submodule", "update", "--init", "--recursive", "--depth", "50")
-    result = await git.run(*args, repo=repo, check=False, timeout_s=FETCH_TIMEOUT_S)
+    result = await run(*args, repo=repo, check=False, timeout_s=FETCH_TIMEOUT_S)
     if result.ok:
         return []
-    retry = await git.run(*args[:4], repo=repo, check=False, timeout_s=FETCH_TIMEOUT_S)
+    retry = await run(*args[:4], repo=repo, check=False, timeout_s=FETCH_TIMEOUT_S)
     if retry.ok:
         return []
     detail = failure_detail(retry.stderr, retry.code)
@@ -111,7 +111,7 @@ async def _lfs_config_versions(repo: GitRepo) -> list[str]:
     """`.lfsconfig` in the work tree, the index and `HEAD` (what git-lfs may read)."""
     found = [_work_tree_version(repo.work_tree / LFS_CONFIG)]
     for spec in (f":{LFS_CONFIG}", f"HEAD:{LFS_CONFIG}"):
-        shown = await git.run("show", spec, repo=repo, check=False)
+        shown = await run("show", spec, repo=repo, check=False)
         found.append(shown.stdout.strip() if shown.ok else _NO_FILE)
     return found
 
@@ -161,7 +161,7 @@ async def uncommitted_work(source: str) -> str | None:
     if path is None:
         return None
     try:
-        status = await git.run(
+        status = await run(
             "status", "--porcelain", "--untracked-files=normal", repo=GitRepo.standard(path)
         )
     except GitError:

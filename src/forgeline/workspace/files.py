@@ -7,15 +7,13 @@ import os
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import ValidationError
 
 from forgeline.domain.errors import NotFoundError, UserError
 from forgeline.workspace.metadata import WorkspaceMetadata
-
-if TYPE_CHECKING:
-    from forgeline.workspace.layout import Workspace
+from forgeline.workspace.paths import Workspace
 
 
 def read_metadata(ws: Workspace) -> WorkspaceMetadata:

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from forgeline.workspace import credentials
+from forgeline.workspace.credentials import NETWORK_COMMANDS, git_auth, is_url, network_target
 from forgeline.workspace.git_errors import GitError, failure_detail
 from forgeline.workspace.repo import GitRepo
 from forgeline.workspace.urls import redact_url
@@ -186,7 +186,7 @@ def _place(
     args: tuple[str, ...], *, repo: GitRepo | None, cwd: Path | None
 ) -> tuple[Path, dict[str, str]]:
     """The directory a command runs in and its environment (explicit repository or none)."""
-    network = subcommand(args) in credentials.NETWORK_COMMANDS
+    network = subcommand(args) in NETWORK_COMMANDS
     if repo is not None:
         if not repo.git_dir.is_dir():
             raise GitError(
@@ -215,13 +215,13 @@ async def _network_auth(
     args: tuple[str, ...], repo: GitRepo | None
 ) -> tuple[list[str], dict[str, str]]:
     """For clone/fetch/push: the credential helper options and environment (see credentials)."""
-    target = credentials.network_target(args)
+    target = network_target(args)
     if target is None:
         return [], {}
-    if repo is not None and not credentials.is_url(target):  # a remote's name
+    if repo is not None and not is_url(target):  # a remote's name
         remote = await run("remote", "get-url", target, repo=repo, check=False)
         target = remote.stdout.strip()
-    return await credentials.git_auth(target)
+    return await git_auth(target)
 
 
 async def _execute(

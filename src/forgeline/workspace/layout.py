@@ -17,13 +17,12 @@ import shutil
 import stat
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from forgeline.domain.errors import ConflictError, NotFoundError, UserError
-from forgeline.workspace import credentials, git
+from forgeline.workspace.credentials import remember
 from forgeline.workspace.files import (
     append_log,
     read_log,
@@ -32,15 +31,31 @@ from forgeline.workspace.files import (
     write_metadata,
     write_session,
 )
+from forgeline.workspace.git import (
+    GitError,
+    clone,
+    create_branch,
+    current_branch,
+    head_sha,
+    push,
+    ref_exists,
+    remote_url,
+)
 from forgeline.workspace.metadata import (
     RepositoryMetadata,
     RepoSpec,
     WorkspaceMetadata,
-    check_name,
-    check_project_id,
+)
+from forgeline.workspace.paths import (
+    META_DIRNAME,
+    PLANNING_FILENAME,
+    RESEARCH_FILENAME,
+    RESERVED_NAMES,
+    Workspace,
+    workspaces_dir,
 )
 from forgeline.workspace.refs import check_branch_name
-from forgeline.workspace.repo import GitRepo, workspace_git_dir
+from forgeline.workspace.repo import GitRepo
 from forgeline.workspace.slug import branch_name, slugify
 from forgeline.workspace.urls import redact_url, repo_name, validate_repo_url
 
@@ -65,98 +80,6 @@ __all__ = [
     "write_metadata",
     "write_session",
 ]
-
-WORKSPACES_DIRNAME = "workspaces"
-META_DIRNAME = ".forgeline"
-RESEARCH_FILENAME = "research.md"
-PLANNING_FILENAME = "planning.md"
-# Names a repository directory may not take: the workspace's own files.
-RESERVED_NAMES = frozenset({RESEARCH_FILENAME, PLANNING_FILENAME, META_DIRNAME})
-
-
-@dataclass(frozen=True)
-class Workspace:
-    """Paths of one project's workspace. Creating the object creates nothing on disk.
-
-    Attributes:
-        home: `FORGELINE_HOME`, made absolute with symlinks resolved.
-        project_id: The project's id (validated: one safe path component).
-    """
-
-    home: Path
-    project_id: str
-
-    def __post_init__(self) -> None:
-        check_project_id(self.project_id)
-        object.__setattr__(self, "home", Path(self.home).expanduser().resolve())
-
-    @property
-    def root(self) -> Path:
-        """The workspace directory, where every tool runs."""
-        return workspaces_dir(self.home) / self.project_id
-
-    @property
-    def research_md(self) -> Path:
-        return self.root / RESEARCH_FILENAME
-
-    @property
-    def planning_md(self) -> Path:
-        return self.root / PLANNING_FILENAME
-
-    @property
-    def meta_dir(self) -> Path:
-        return self.root / META_DIRNAME
-
-    @property
-    def metadata_path(self) -> Path:
-        return self.meta_dir / "metadata.json"
-
-    @property
-    def session_path(self) -> Path:
-        return self.meta_dir / "session.json"
-
-    @property
-    def logs_dir(self) -> Path:
-        return self.meta_dir / "logs"
-
-    @property
-    def worktrees_dir(self) -> Path:
-        return self.meta_dir / "worktrees"
-
-    def document_path(self, kind: Literal["research", "planning"]) -> Path:
-        """`research.md` or `planning.md`."""
-        if kind not in ("research", "planning"):
-            raise UserError(f"unknown document {kind!r}: use 'research' or 'planning'")
-        return self.research_md if kind == "research" else self.planning_md
-
-    def log_path(self, task_id: str) -> Path:
-        """`.forgeline/logs/<task_id>.jsonl`."""
-        return self.logs_dir / f"{check_name(task_id, kind='task id')}.jsonl"
-
-    def worktree_path(self, name: str) -> Path:
-        """`.forgeline/worktrees/<name>/`, for an overwatcher's detached work tree."""
-        return self.worktrees_dir / check_name(name, kind="worktree name")
-
-    def repo_path(self, name: str) -> Path:
-        """`<repo-name>/`, the clone of one repository."""
-        check_name(name, kind="repository name")
-        if name in RESERVED_NAMES:
-            raise UserError(f"invalid repository name {name!r}: reserved by the workspace")
-        return self.root / name
-
-    def git_dir(self, name: str) -> Path:
-        """`.forgeline/git/<repo-name>/`, the git directory of one repository."""
-        self.repo_path(name)
-        return workspace_git_dir(self.root, name)
-
-    def repo(self, name: str) -> GitRepo:
-        """One repository for host git: its work tree and its protected git directory."""
-        return GitRepo(work_tree=self.repo_path(name), git_dir=self.git_dir(name))
-
-
-def workspaces_dir(home: Path) -> Path:
-    """`$FORGELINE_HOME/workspaces`."""
-    return Path(home).expanduser().resolve() / WORKSPACES_DIRNAME
 
 
 def open_workspace(home: Path, project_id: str) -> Workspace:
@@ -263,7 +186,7 @@ async def create_workspace(
     if not repositories:
         raise UserError("a project needs at least one repository")
     # Credentials in a URL are kept in memory only; the clean URL is what git and the files see.
-    urls = [credentials.remember(validate_repo_url(spec.url)) for spec in repositories]
+    urls = [remember(validate_repo_url(spec.url)) for spec in repositories]
     for spec in repositories:
         if spec.branch is not None:
             check_branch_name(spec.branch)
@@ -311,9 +234,9 @@ async def push_branch(ws: Workspace, repo: RepositoryMetadata | str) -> str | No
     """
     meta = find_repository(ws, repo)
     target = ws.repo(meta.name)
-    if await git.remote_url(target, "origin") is None:
+    if await remote_url(target, "origin") is None:
         return None
-    return await git.push(target, branch=meta.branch, remote="origin")
+    return await push(target, branch=meta.branch, remote="origin")
 
 
 def _unique_names(names: Sequence[str]) -> list[str]:
@@ -332,14 +255,14 @@ async def _clone_repository(
     ws: Workspace, *, url: str, name: str, base: str | None, slug: str
 ) -> RepositoryMetadata:
     repo = ws.repo(name)
-    await git.clone(url, repo, branch=base)
-    base_branch = base or await git.current_branch(repo) or "HEAD"
+    await clone(url, repo, branch=base)
+    base_branch = base or await current_branch(repo) or "HEAD"
     try:
-        base_sha = await git.head_sha(repo)
-    except git.GitError:
+        base_sha = await head_sha(repo)
+    except GitError:
         raise UserError(f"repository has no commits: {redact_url(url)}") from None
     branch = await _free_branch(repo, slug)
-    await git.create_branch(repo, branch, from_ref=base_sha)
+    await create_branch(repo, branch, from_ref=base_sha)
     return RepositoryMetadata(
         url=redact_url(url),
         name=name,
@@ -351,7 +274,7 @@ async def _clone_repository(
 
 async def _free_branch(repo: GitRepo, slug: str) -> str:
     candidate, counter = branch_name(slug), 2
-    while await git.ref_exists(repo, f"refs/heads/{candidate}") or await git.ref_exists(
+    while await ref_exists(repo, f"refs/heads/{candidate}") or await ref_exists(
         repo, f"refs/remotes/origin/{candidate}"
     ):
         candidate, counter = branch_name(f"{slug}-{counter}"), counter + 1
