@@ -9,8 +9,9 @@ import pytest
 
 from e2e.helpers import git, make_repo
 from forgeline.github.auth import TokenProvider
-from forgeline.github.client import github_client, retry_wait
+from forgeline.github.client import github_client
 from forgeline.github.models import GitHubError, GitHubRepo
+from forgeline.github.rest import retry_wait
 from forgeline.settings import Settings
 from forgeline.testing.fake_github import FakeGitHub
 

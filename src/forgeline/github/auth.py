@@ -102,7 +102,7 @@ class TokenProvider:
         cached = self._tokens.get(installation) if installation is not None else None
         if cached is not None and cached.fresh(time.time()):
             return cached
-        from forgeline.github.client import app_api
+        from forgeline.github.rest import app_api
 
         key = _private_key(key_file)
         async with app_api(self.settings) as api:

@@ -1,31 +1,22 @@
 """The GitHub REST calls Forgeline makes, behind a small protocol of our own.
 
-`GidgetGitHub` implements `GitHub` with `gidgethub` on `httpx2`. Rate limits are honoured
-(`retry-after`, or `x-ratelimit-remaining: 0` with `x-ratelimit-reset`) up to
-`FORGELINE_GITHUB_MAX_WAIT_S`; a 401 drops the cached token and retries once; any other
-refusal becomes a `GitHubError` carrying GitHub's own message.
+`GidgetGitHub` implements `GitHub` with `gidgethub` on `httpx2`. Rate limits and
+errors are handled by the session in `forgeline.github.rest`; a 401 drops the cached
+token and retries once.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, Protocol, TypeVar
 
-import gidgethub
-import gidgethub.apps
-import httpx2
-from gidgethub.httpx import GitHubAPI
-
-from forgeline import __version__
 from forgeline.github.auth import TokenProvider
 from forgeline.github.models import GitHubError, GitHubRepo, PullRequest, ReviewComment
+from forgeline.github.rest import RateLimitedAPI, checked, open_api
 from forgeline.settings import Settings
 
 T = TypeVar("T")
-REQUESTER = f"forgeline/{__version__}"
-MAX_ATTEMPTS = 4
 
 
 class GitHub(Protocol):
@@ -54,82 +45,10 @@ class GitHub(Protocol):
         ...
 
 
-def retry_wait(status: int, headers: Mapping[str, str], *, now: float) -> float | None:
-    """Seconds to wait before retrying a rate-limited call, or None when it is not one."""
-    if status not in (403, 429):
-        return None
-    after = headers.get("retry-after")
-    if after is not None:
-        try:
-            return max(0.0, float(after))
-        except ValueError:
-            return None
-    if headers.get("x-ratelimit-remaining") == "0" and headers.get("x-ratelimit-reset"):
-        try:
-            return max(0.0, float(headers["x-ratelimit-reset"]) - now + 1.0)
-        except ValueError:
-            return None
-    return None
-
-
-class _API(GitHubAPI):
-    """gidgethub's httpx API with rate-limit waits."""
-
-    def __init__(self, client: httpx2.AsyncClient, *, base_url: str, max_wait_s: float) -> None:
-        super().__init__(client, REQUESTER, base_url=base_url.rstrip("/"))
-        self.max_wait_s = max_wait_s
-
-    async def handle_rate_limit_error(
-        self, *, method: str, url: str, exception: gidgethub.HTTPException, attempt: int
-    ) -> bool:
-        headers = {k.lower(): v for k, v in exception.headers.items()}
-        wait = retry_wait(int(exception.status_code), headers, now=time.time())
-        if wait is None or attempt >= MAX_ATTEMPTS or wait > self.max_wait_s:
-            return False
-        await self.sleep(wait)
-        return True
-
-
-@asynccontextmanager
-async def _api(settings: Settings) -> AsyncIterator[_API]:
-    async with httpx2.AsyncClient(timeout=30.0, trust_env=False) as client:
-        yield _API(client, base_url=settings.github_api_url, max_wait_s=settings.github_max_wait_s)
-
-
-class AppAPI:
-    """The calls a GitHub App makes as itself (JWT), to get installation tokens."""
-
-    def __init__(self, api: _API) -> None:
-        self.api = api
-
-    async def installation_id(self, repo: GitHubRepo, *, app_id: str, private_key: str) -> int:
-        """The App's installation on `repo`."""
-        jwt = gidgethub.apps.get_jwt(app_id=app_id, private_key=private_key)
-        what = f"find the GitHub App's installation on {repo.full_name}"
-        data = await _call(what, self.api.getitem(f"/repos/{repo.full_name}/installation", jwt=jwt))
-        return int(data["id"])
-
-    async def installation_token(
-        self, installation: int, *, app_id: str, private_key: str
-    ) -> dict[str, Any]:
-        """A new installation access token (`{"token", "expires_at", ...}`)."""
-        request = gidgethub.apps.get_installation_access_token(
-            self.api, installation_id=str(installation), app_id=app_id, private_key=private_key
-        )
-        return await _call("get an installation token for the GitHub App", request)
-
-
-@asynccontextmanager
-async def app_api(settings: Settings) -> AsyncIterator[AppAPI]:
-    """An `AppAPI` over a client that is closed afterwards."""
-    async with _api(settings) as api:
-        yield AppAPI(api)
-
-
 class GidgetGitHub:
     """`GitHub` over gidgethub, authenticated per repository by a `TokenProvider`."""
 
-    def __init__(self, api: _API, tokens: TokenProvider) -> None:
+    def __init__(self, api: RateLimitedAPI, tokens: TokenProvider) -> None:
         self.api = api
         self.tokens = tokens
 
@@ -183,36 +102,17 @@ class GidgetGitHub:
         what = f"{what} on {repo.full_name}"
         token = await self.tokens.token(repo)
         try:
-            return await _call(what, call(token.value))
+            return await checked(what, call(token.value))
         except GitHubError as exc:
             if exc.status != 401:
                 raise
         self.tokens.invalidate(repo)
         token = await self.tokens.token(repo)
-        return await _call(what, call(token.value))
+        return await checked(what, call(token.value))
 
 
 @asynccontextmanager
 async def github_client(settings: Settings, tokens: TokenProvider) -> AsyncIterator[GidgetGitHub]:
     """A `GidgetGitHub` over a client that is closed afterwards."""
-    async with _api(settings) as api:
+    async with open_api(settings) as api:
         yield GidgetGitHub(api, tokens)
-
-
-async def _call(what: str, request: Awaitable[T]) -> T:
-    try:
-        return await request
-    except gidgethub.HTTPException as exc:
-        raise _error(what, exc) from None
-    except httpx2.HTTPError as exc:
-        raise GitHubError(f"could not {what}: {type(exc).__name__}: {exc}") from None
-
-
-def _error(what: str, exc: gidgethub.HTTPException) -> GitHubError:
-    status = int(exc.status_code)
-    if isinstance(exc, gidgethub.RateLimitExceeded):
-        reset = exc.rate_limit.reset_datetime.strftime("%H:%M:%S UTC")
-        return GitHubError(
-            f"could not {what}: GitHub's rate limit is used up until {reset}", status=status
-        )
-    return GitHubError(f"could not {what}: GitHub answered {status}: {exc}", status=status)
