@@ -19,7 +19,6 @@ from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from forgeline.api.respond import send_body, send_error, wants_html
-from forgeline.settings import Settings
 from forgeline.web.templating import render
 
 SESSION_COOKIE = "forgeline_session"
@@ -112,27 +111,6 @@ class AuthConfig:
     token: TokenAuthenticator | None = None
     links: tuple[SignInLink, ...] = ()
     public_paths: frozenset[str] = field(default=PUBLIC_PATHS)
-
-
-def build_auth(settings: Settings) -> AuthConfig | None:
-    """The sign-in methods the settings enable; None when the server is open (no token)."""
-    from forgeline.github.oauth import PUBLIC_PATHS as GITHUB_PATHS
-    from forgeline.github.oauth import sign_in_parts
-
-    secret = settings.api_token.get_secret_value() if settings.api_token else ""
-    github = sign_in_parts(settings)
-    if not secret and github is None:
-        return None
-    token = TokenAuthenticator(secret) if secret else None
-    methods: tuple[Authenticator, ...] = (token,) if token else ()
-    if github is None:
-        return AuthConfig(authenticators=methods, token=token)
-    return AuthConfig(
-        authenticators=(*methods, github[0]),
-        token=token,
-        links=(github[1],),
-        public_paths=PUBLIC_PATHS | GITHUB_PATHS,
-    )
 
 
 def safe_next(target: str | None) -> str:

@@ -17,7 +17,13 @@ from fastapi.staticfiles import StaticFiles
 
 from forgeline import __version__
 from forgeline.api import evidence, github_routes, original, resources, signin, ui_routes
-from forgeline.api.auth import AuthMiddleware, build_auth
+from forgeline.api.auth import (
+    PUBLIC_PATHS,
+    AuthConfig,
+    Authenticator,
+    AuthMiddleware,
+    TokenAuthenticator,
+)
 from forgeline.api.csrf import CsrfMiddleware
 from forgeline.api.errors import install_error_handlers
 from forgeline.api.headers import SecurityHeadersMiddleware
@@ -173,3 +179,21 @@ def serve_command(*, host: str, port: int) -> int:
         timeout_graceful_shutdown=3,
     )
     return 0
+
+
+def build_auth(settings: Settings) -> AuthConfig | None:
+    """The sign-in methods the settings enable; None when the server is open (no token)."""
+    secret = settings.api_token.get_secret_value() if settings.api_token else ""
+    github = oauth.sign_in_parts(settings)
+    if not secret and github is None:
+        return None
+    token = TokenAuthenticator(secret) if secret else None
+    methods: tuple[Authenticator, ...] = (token,) if token else ()
+    if github is None:
+        return AuthConfig(authenticators=methods, token=token)
+    return AuthConfig(
+        authenticators=(*methods, github[0]),
+        token=token,
+        links=(github[1],),
+        public_paths=PUBLIC_PATHS | oauth.PUBLIC_PATHS,
+    )
