@@ -15,7 +15,6 @@ import secrets
 import subprocess
 import threading
 import time
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
@@ -25,53 +24,17 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from forgeline.testing import fake_github_shapes as shapes
+import forgeline.testing.fake_github_shapes as shapes
+from forgeline.testing.fake_github_shapes import ApiRequest, Failure, FakeRepo
 from forgeline.testing.fake_oauth import FakeOAuth
 from forgeline.testing.git_http import GitHttpLog, is_git_request, serve_git
 from forgeline.testing.loopback import LoopbackServer
 
+__all__ = ["API_PREFIX", "ApiRequest", "Failure", "FakeGitHub", "FakeRepo"]
+
 API_PREFIX = "/api/v3"
 TOKEN_USER = "x-access-token"  # noqa: S105 (GitHub's user name for token auth)
 Json = Any
-
-
-@dataclass(frozen=True)
-class ApiRequest:
-    """One REST request the fake received."""
-
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]
-    body: Json
-
-
-@dataclass
-class Failure:
-    """An injected error for the next `times` requests matching `method` and `path`."""
-
-    method: str
-    path: re.Pattern[str]
-    status: int
-    body: Json
-    headers: dict[str, str] = field(default_factory=dict)
-    times: int = 1
-
-
-@dataclass
-class FakeRepo:
-    """A repository the fake serves, with its pull requests and review comments."""
-
-    owner: str
-    name: str
-    id: int
-    installation: int
-    pulls: list[dict[str, Json]] = field(default_factory=list)
-    comments: list[dict[str, Json]] = field(default_factory=list)
-
-    @property
-    def full_name(self) -> str:
-        return f"{self.owner}/{self.name}"
 
 
 class FakeGitHub:
@@ -308,7 +271,9 @@ class FakeGitHub:
                 shapes.invalid([{"resource": "PullRequest", "field": field_, "code": "invalid"}]),
                 {},
             )
-        pull = shapes.pull_json(self, repo, body, label=label, sha=sha)
+        pull = shapes.pull_json(
+            repo, body, base_url=self.base_url, api_url=self.api_url, label=label, sha=sha
+        )
         repo.pulls.append(pull)
         return 201, pull, {}
 
@@ -408,7 +373,7 @@ def _handler(fake: FakeGitHub) -> type[BaseHTTPRequestHandler]:
             self._send(200, fake.oauth.exchange(form), {})
 
         def _send(self, status: int, data: Json, extra: dict[str, str]) -> None:
-            payload = json.dumps(_public(data)).encode()
+            payload = json.dumps(shapes.public(data)).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json; charset=utf-8")
             for name, value in {**shapes.rate_headers(), **extra}.items():
@@ -421,12 +386,3 @@ def _handler(fake: FakeGitHub) -> type[BaseHTTPRequestHandler]:
             return
 
     return Handler
-
-
-def _public(data: Json) -> Json:
-    """Drop the fake's own bookkeeping keys (`_pull`) from what it sends."""
-    if isinstance(data, list):
-        return [_public(item) for item in data]
-    if isinstance(data, dict):
-        return {k: v for k, v in data.items() if not k.startswith("_")}
-    return data

@@ -7,15 +7,13 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit
 
+import forgeline.testing.fake_anthropic as fake_anthropic
+import forgeline.testing.fake_openai as fake_openai
 from forgeline.domain.errors import UserError
-from forgeline.testing import fake_anthropic, fake_openai
 from forgeline.testing.fake_replies import FakeCut, FakeError, FakeReply, FakeTurn, parse_replies
-
-if TYPE_CHECKING:
-    from forgeline.testing.fakellm import FakeLLM
 
 log = logging.getLogger(__name__)
 
@@ -58,12 +56,34 @@ class RecordedRequest:
         }
 
 
+class ReplySource(Protocol):
+    """What the server asks of the fake behind it (`FakeLLM`)."""
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """The API requests received so far, oldest first."""
+        ...
+
+    @property
+    def pending(self) -> int:
+        """Replies not yet used."""
+        ...
+
+    def enqueue(self, *replies: FakeReply) -> None:
+        """Queue replies for the next requests."""
+        ...
+
+    def take(self, request: RecordedRequest) -> tuple[FakeReply | None, int]:
+        """Record `request` and pop its reply; also returns the request's serial number."""
+        ...
+
+
 class FakeServer(ThreadingHTTPServer):
-    """A threading HTTP server whose handlers answer from a `FakeLLM`."""
+    """A threading HTTP server whose handlers answer from a `ReplySource` (a `FakeLLM`)."""
 
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], fake: FakeLLM) -> None:
+    def __init__(self, address: tuple[str, int], fake: ReplySource) -> None:
         super().__init__(address, _Handler)
         self.fake = fake
 
