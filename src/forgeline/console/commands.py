@@ -5,24 +5,26 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
-from forgeline.console.answers import (
-    AnswerSource,
-    AutoAnswers,
-    FileAnswers,
-    NoAnswers,
-    TerminalAnswers,
-    load_answers_file,
-)
+from forgeline.console.answers import AnswerSource
 from forgeline.console.follow import Progress, follow
 from forgeline.console.launcher import forgeline_command
 from forgeline.console.sanitize import clean_terminal_logging, safe
+from forgeline.console.session import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_PAUSED,
+    EXIT_USAGE,
+    CommandExit,
+    answer_source,
+    cli_session,
+    make_console,
+)
 from forgeline.console.summary import print_summary, summarise
 from forgeline.domain.errors import ForgelineError, UserError
 from forgeline.settings import Settings
@@ -30,8 +32,6 @@ from forgeline.settings import Settings
 if TYPE_CHECKING:
     from forgeline.orchestrator.service import Service
     from forgeline.store.schemas import ProjectRecord, TaskRecord
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PAUSED = 0, 1, 2, 130
 
 
 @dataclass
@@ -88,18 +88,6 @@ def check_combination(options: RunOptions) -> None:
             f"--project continues a project as it was made: drop {', '.join(extra)} "
             "(only --phases, --answers/--auto-answer, --max-cost and --json apply)"
         )
-
-
-def make_console(json_output: bool) -> Console:
-    return Console(stderr=json_output, highlight=False)
-
-
-def answer_source(answers: Path | None, auto: bool, console: Console) -> AnswerSource:
-    interactive = TerminalAnswers(console) if sys.stdin.isatty() else None
-    fallback: AnswerSource | None = AutoAnswers() if auto else interactive
-    if answers is not None:
-        return FileAnswers(load_answers_file(answers), fallback=fallback)
-    return fallback or NoAnswers()
 
 
 async def run_command(options: RunOptions) -> int:
@@ -186,28 +174,17 @@ async def iterate_command(
     project_id: str, answers_file: Path | None, auto: bool, json_output: bool
 ) -> int:
     """Another implementation round from the project's pull request review comments (§13)."""
-    from forgeline.orchestrator.boot import start_runtime
-    from forgeline.orchestrator.service import Service
-
-    console = make_console(json_output)
-    clean_terminal_logging()
     try:
-        answers = answer_source(answers_file, auto, console)
-    except ForgelineError as exc:
-        console.print(f"[red]error:[/] {safe(exc)}")
-        return EXIT_USAGE
-    runtime = await start_runtime(Settings(), role="cli", listen=False)
-    try:
-        service = Service(runtime)
-        try:
-            task = await service.start_iteration(project_id)
-        except ForgelineError as exc:
-            console.print(f"[red]error:[/] {safe(exc)}")
-            return EXIT_FAILED
-        console.print(f"[bold]Iterating[/] on project {safe(project_id)} ({task.id})")
-        return await _follow_task(service, task.id, answers, console, json_output)
-    finally:
-        await runtime.stop()
+        async with cli_session(
+            answers_file, auto, json_output, role="cli", listen=False
+        ) as session:
+            task = await session.attempt(session.service.start_iteration(project_id))
+            session.console.print(f"[bold]Iterating[/] on project {safe(project_id)} ({task.id})")
+            return await _follow_task(
+                session.service, task.id, session.answers, session.console, json_output
+            )
+    except CommandExit as stop:
+        return stop.status
 
 
 async def _follow_task(
@@ -283,37 +260,25 @@ async def resume_command(
 
     `max_cost` first sets the task's project budget (to continue past a reached one).
     """
-    from forgeline.orchestrator.boot import start_runtime
-    from forgeline.orchestrator.service import Service
-
-    console = make_console(json_output)
-    clean_terminal_logging()
     try:
-        answers = answer_source(answers_file, auto, console)
-    except ForgelineError as exc:
-        console.print(f"[red]error:[/] {safe(exc)}")
-        return EXIT_USAGE
-    runtime = await start_runtime(Settings(), role="resume", listen=True)
-    try:
-        service = Service(runtime)
-        try:
+        async with cli_session(
+            answers_file, auto, json_output, role="resume", listen=True
+        ) as session:
+            service, console = session.service, session.console
             if max_cost is not None:
-                await _raise_budget(service, task_id, max_cost)
-            roots = await _resume(service, task_id)
-        except ForgelineError as exc:
-            console.print(f"[red]error:[/] {safe(exc)}")
-            return EXIT_FAILED
-        if not roots:
-            await _nothing_to_resume(service, console)
-            return EXIT_OK
-        status = EXIT_OK
-        for root in roots:
-            console.print(f"[bold]Resuming[/] {root}")
-            code = await _follow_task(service, root, answers, console, json_output)
-            status = max(status, code)
-        return status
-    finally:
-        await runtime.stop()
+                await session.attempt(_raise_budget(service, task_id, max_cost))
+            roots = await session.attempt(_resume(service, task_id))
+            if not roots:
+                await _nothing_to_resume(service, console)
+                return EXIT_OK
+            status = EXIT_OK
+            for root in roots:
+                console.print(f"[bold]Resuming[/] {root}")
+                code = await _follow_task(service, root, session.answers, console, json_output)
+                status = max(status, code)
+            return status
+    except CommandExit as stop:
+        return stop.status
 
 
 async def _nothing_to_resume(service: Service, console: Console) -> None:
