@@ -6,8 +6,8 @@ import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Literal, Protocol
+from http.server import BaseHTTPRequestHandler
+from typing import Any, ClassVar, Literal, Protocol
 from urllib.parse import urlsplit
 
 import forgeline.testing.fake_anthropic as fake_anthropic
@@ -78,18 +78,17 @@ class ReplySource(Protocol):
         ...
 
 
-class FakeServer(ThreadingHTTPServer):
-    """A threading HTTP server whose handlers answer from a `ReplySource` (a `FakeLLM`)."""
+def handler_for(source: ReplySource) -> type[BaseHTTPRequestHandler]:
+    """The request handler class answering from `source` (a `FakeLLM`)."""
 
-    daemon_threads = True
+    class Handler(_Handler):
+        fake = source
 
-    def __init__(self, address: tuple[str, int], fake: ReplySource) -> None:
-        super().__init__(address, _Handler)
-        self.fake = fake
+    return Handler
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: FakeServer
+    fake: ClassVar[ReplySource]
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
 
@@ -98,7 +97,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         path = urlsplit(self.path).path
-        fake = self.server.fake
+        fake = self.fake
         if path == "/_fake/requests":
             self.send_json(200, [request.to_json() for request in fake.requests])
         elif path == "/_fake/health":
@@ -122,7 +121,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_json(404, {"error": {"message": f"no such fake endpoint: POST {path}"}})
             return
         headers = {name.lower(): value for name, value in self.headers.items()}
-        reply, serial = self.server.fake.take(RecordedRequest("POST", path, headers, body))
+        reply, serial = self.fake.take(RecordedRequest("POST", path, headers, body))
         if reply is None:
             message = (
                 f"the fake LLM server has no scripted reply left for POST {path} "
@@ -139,8 +138,8 @@ class _Handler(BaseHTTPRequestHandler):
         except UserError as exc:
             self.send_json(400, {"error": {"message": str(exc)}})
             return
-        self.server.fake.enqueue(*replies)
-        self.send_json(200, {"pending": self.server.fake.pending})
+        self.fake.enqueue(*replies)
+        self.send_json(200, {"pending": self.fake.pending})
 
     def send_json(self, status: int, data: Any, headers: Mapping[str, str] | None = None) -> None:
         """Send a complete JSON response."""

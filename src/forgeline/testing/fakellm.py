@@ -37,9 +37,10 @@ from types import FrameType, TracebackType
 from typing import Any
 
 from forgeline.domain.errors import UserError
-from forgeline.testing.fake_http import FakeServer, RecordedRequest
+from forgeline.testing.fake_http import RecordedRequest, handler_for
 from forgeline.testing.fake_limits import ContextModel, is_compaction
 from forgeline.testing.fake_replies import FakeReply, FakeTurn, load_script, parse_reply
+from forgeline.testing.loopback import LoopbackServer
 
 __all__ = ["FakeLLM", "RecordedRequest", "main"]
 
@@ -81,33 +82,20 @@ class FakeLLM:
         self._replies: deque[FakeReply] = deque(parse_reply(reply) for reply in replies)
         self._requests: list[RecordedRequest] = []
         self._record_path = record_path
-        self._server: FakeServer | None = None
-        self._thread: threading.Thread | None = None
+        self._server: LoopbackServer | None = None
 
     def start(self) -> FakeLLM:
-        """Bind and start serving in a daemon thread."""
-        if self._server is not None:
-            return self
-        self._server = FakeServer(self._address, self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="fakellm",
-            daemon=True,
-        )
-        self._thread.start()
+        """Bind and start serving in a background thread."""
+        if self._server is None:
+            host, port = self._address
+            self._server = LoopbackServer(handler_for(self), host=host, port=port, name="fakellm")
         return self
 
     def stop(self) -> None:
         """Stop serving and close the listening socket."""
-        server, thread = self._server, self._thread
-        self._server = self._thread = None
-        if server is None:
-            return
-        server.shutdown()
-        server.server_close()
-        if thread is not None:
-            thread.join()
+        server, self._server = self._server, None
+        if server is not None:
+            server.stop()
 
     def __enter__(self) -> FakeLLM:
         return self.start()
@@ -125,7 +113,7 @@ class FakeLLM:
         """The bound port."""
         if self._server is None:
             raise RuntimeError("the fake LLM server is not running; call start() first")
-        return int(self._server.server_address[1])
+        return self._server.port
 
     @property
     def base_url(self) -> str:
