@@ -115,6 +115,13 @@ def test_choose_a_model_for_review_on_the_project_page(
     page.reload()
     expect(review).to_have_value("openai:gpt-4.1")
     assert _api_project(server, project_id)["agent_models"] == {"review": "openai:gpt-4.1"}
+    # A choice not saved yet survives the page's live refresh (an event arriving meanwhile).
+    page.get_by_label("Model for test", exact=True).select_option("openai:o3")
+    page.get_by_role("heading", name="Live log").click()
+    page.evaluate("window.forgelineRefresh()")
+    page.wait_for_timeout(1000)
+    expect(page.get_by_label("Model for test", exact=True)).to_have_value("openai:o3")
+    page.get_by_label("Model for test", exact=True).select_option("")
     assert serious_violations(page) == []
     if page.viewport_size and page.viewport_size["width"] < 400:
         assert page.evaluate(WIDER_THAN_VIEWPORT) == []

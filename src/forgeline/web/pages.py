@@ -85,6 +85,7 @@ async def _review_context(service: Service, project_id: str) -> dict[str, Any]:
         "placed": placed,
         "findings": findings,
         "rounds": reviewpage.finding_rounds(findings),
+        "resolutions": await reviewpage.resolutions(store, project_id, findings),
         "gate": await reviewpage.latest_gate(store, project_id),
         "evidence": await reviewpage.evidence(store, project_id),
         "models": await reviewpage.models_by_agent(store, project_id),

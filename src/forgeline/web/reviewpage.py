@@ -98,6 +98,43 @@ def finding_rounds(findings: list[FindingRecord]) -> list[FindingRound]:
     return [FindingRound(r, groups[r]) for r in sorted(groups)]
 
 
+@dataclass(frozen=True)
+class Resolution:
+    """The commit a finding was resolved at: the head its passing gate reviewed."""
+
+    repo: str
+    sha: str
+
+    @property
+    def short(self) -> str:
+        """The abbreviated sha (the commit list's anchor)."""
+        return self.sha[:10]
+
+
+async def resolutions(
+    store: Store, project_id: str, findings: list[FindingRecord]
+) -> dict[int, list[Resolution]]:
+    """For each finding a passing gate resolved, the heads that gate reviewed, by finding id.
+
+    A passing gate resolves the open findings of its implementation task (findings whose task
+    id starts with the gate's); the heads are each repository's last commit before the gate.
+    """
+    kinds = [EventType.COMMIT.value, EventType.GATE.value]
+    heads: dict[str, str] = {}
+    passed: dict[str, list[Resolution]] = {}
+    for event in await store.list_events(project_id, types=kinds, limit=10_000):
+        if event.type == EventType.COMMIT.value and event.data.get("sha"):
+            heads[str(event.data.get("repo"))] = str(event.data["sha"])
+        elif event.type == EventType.GATE.value and event.data.get("passed") and event.task_id:
+            passed[event.task_id] = [Resolution(r, sha) for r, sha in sorted(heads.items())]
+    found = {}
+    for finding in findings:
+        gates = [t for t in passed if (finding.task_id or "").startswith(t)]
+        if finding.status == "resolved" and gates:
+            found[finding.id] = passed[max(gates, key=len)]
+    return found
+
+
 async def latest_gate(store: Store, project_id: str) -> dict[str, Any] | None:
     """The data of the last `gate` event (verdicts, passed, rounds), if the gate ran."""
     events = await store.list_events(project_id, types=[EventType.GATE.value], limit=10_000)
