@@ -107,7 +107,7 @@ def test_choose_a_model_for_review_on_the_project_page(
     linter = page.get_by_label("Model for linter", exact=True)
     expect(linter).to_have_accessible_description(re.compile("gpt-4.1-mini .set in the agent's"))
     review.select_option("openai:gpt-4.1")
-    page.get_by_role("button", name="Save models per agent").click()
+    page.get_by_role("button", name="Save per-agent models").click()
     expect(page.get_by_role("status")).to_have_text("Models per agent saved.")
     expect(page.locator("#agent-model-review-runs")).to_have_text(
         "Runs on openai:gpt-4.1 (chosen for this project)"
@@ -127,7 +127,7 @@ def test_choose_a_model_for_review_on_the_project_page(
         assert page.evaluate(WIDER_THAN_VIEWPORT) == []
 
     _inject_option(page, "Model for review", "mystery:x")
-    page.get_by_role("button", name="Save models per agent").click()
+    page.get_by_role("button", name="Save per-agent models").click()
     expect(review).to_have_accessible_description(re.compile("unknown model provider 'mystery'"))
     expect(page.locator("#agent-model-review-error")).to_be_visible()
     expect(page.locator("#agent-models-error")).to_be_hidden()
@@ -206,7 +206,7 @@ def test_the_shown_model_is_the_run_model_and_no_path_shows(
     expect(test.locator("option:checked")).to_have_text("scripted:script.yaml (current choice)")
     assert str(server.home) not in page.content()
     page.get_by_label("Model for planning", exact=True).select_option("openai:gpt-4.1")
-    page.get_by_role("button", name="Save models per agent").click()
+    page.get_by_role("button", name="Save per-agent models").click()
     expect(page.get_by_role("status")).to_have_text("Models per agent saved.")
     shown = _api_project(server, project_id)["agent_models"]
     assert shown == {"test": spec, "planning": "openai:gpt-4.1"}
