@@ -10,6 +10,7 @@ from forgeline.domain.tasks import (
     depth,
     descendants,
     group_key,
+    root_id,
     shallowest_first,
     subtree,
 )
@@ -57,3 +58,10 @@ def test_depth_survives_a_cycle_and_a_missing_parent() -> None:
 def test_group_key_puts_one_checkpoint_s_overwatchers_together() -> None:
     assert group_key(TREE[2]) == group_key(TREE[3]) == GroupKey("b", "checkpoint", 1)
     assert group_key(TREE[4]) != group_key(TREE[3])
+
+
+def test_root_id_climbs_parent_ids() -> None:
+    by_id = {t.id: t for t in TREE}
+    assert root_id("a-very-long-id", by_id) == "zz"
+    assert root_id("other", by_id) == "other"
+    assert root_id("not-listed", by_id) == "not-listed"

@@ -26,7 +26,8 @@ from forgeline.console.session import (
     make_console,
 )
 from forgeline.console.summary import print_summary, summarise
-from forgeline.domain.errors import ForgelineError, UserError
+from forgeline.domain.errors import ForgelineError, NotFoundError, UserError
+from forgeline.domain.tasks import root_id
 from forgeline.settings import Settings
 
 if TYPE_CHECKING:
@@ -310,13 +311,16 @@ async def _resume(service: Any, task_id: str | None) -> list[str]:
             await service.resume(task_id)
         else:
             await service.resume_interrupted()
-        return [_root_of(task_id)]
+        return [await _root_of(service, task_id)]
     resumed = await service.resume_interrupted()
-    roots = sorted({_root_of(w) for w in resumed})
-    return roots
+    return sorted({await _root_of(service, w) for w in resumed})
 
 
-def _root_of(task_id: str) -> str:
-    """Child tasks are named after their parent: `run-abc-implementation-cp1-review`."""
-    parts = task_id.split("-")
-    return "-".join(parts[:2]) if len(parts) > 2 else task_id
+async def _root_of(service: Any, task_id: str) -> str:
+    """The top of the task tree `task_id` is in (a `forgeline run` task for its children)."""
+    try:
+        task = await service.get_task(task_id)
+    except NotFoundError:
+        return task_id  # a workflow with no task row of its own
+    tasks = await service.store.list_tasks(task.project_id)
+    return root_id(task_id, {t.id: t for t in tasks})

@@ -72,7 +72,9 @@ class Progress:
         self.console.rule(f"[bold]{one_line(d.get('phase', ''))}")
 
     def _on_task_started(self, d: dict[str, Any]) -> None:
-        self._line(f"[bold blue]▶[/] {one_line(d.get('agent'))} agent started")
+        where = {"checkpoint": "checkpoint", "gate": "gate round"}.get(str(d.get("kind")))
+        on = f" on {where} {one_line(d.get('round'))}" if where else ""
+        self._line(f"[bold blue]▶[/] {one_line(d.get('agent'))} agent started{on}")
 
     def _on_model_text(self, d: dict[str, Any]) -> None:
         first = next((ln for ln in clean_lines(d.get("text", "")) if ln.strip()), "")

@@ -9,6 +9,7 @@ from rich.console import Console
 
 from forgeline.console.launcher import forgeline_command
 from forgeline.console.sanitize import safe as escape  # no control sequences, no markup
+from forgeline.domain.tasks import TreeTask, depth
 from forgeline.settings import Settings
 from forgeline.store import Store, open_store
 from forgeline.store.schemas import TaskRecord
@@ -62,6 +63,9 @@ def _task(task: TaskRecord) -> dict[str, Any]:
         "agent": task.agent,
         "status": task.status,
         "error": task.error,
+        "parent_id": task.parent_id,
+        "kind": task.kind,
+        "round": task.round,
         "created_at": task.created_at.isoformat(),
     }
 
@@ -83,6 +87,6 @@ def print_listing(console: Console, projects: list[dict[str, Any]]) -> None:
 
 
 def paused_roots(tasks: list[TaskRecord]) -> list[TaskRecord]:
-    """The paused tasks a user resumes: those no other paused task contains."""
-    ids = [t.id for t in tasks]
-    return [t for t in tasks if not any(t.id.startswith(f"{o}-") for o in ids if o != t.id)]
+    """The paused tasks a user resumes: those under no other paused task."""
+    by_id: dict[str, TreeTask] = {t.id: t for t in tasks}
+    return [t for t in tasks if depth(t, by_id) == 0]

@@ -13,7 +13,9 @@ from rich.console import Console
 from rich.table import Table
 
 from forgeline.console.sanitize import safe as escape  # no control sequences, no markup
+from forgeline.console.tasktree import print_tree
 from forgeline.domain.events import EventType
+from forgeline.domain.tasks import shallowest_first, subtree
 from forgeline.environment.records import setup_json
 from forgeline.github.summary import print_pull_request
 from forgeline.orchestrator.evidence import failure_line, list_evidence
@@ -31,8 +33,9 @@ async def summarise(service: Service, task_id: str) -> Json:
     store = service.store
     task = await store.get_task(task_id)
     project = await store.get_project(task.project_id)
-    tasks = [t for t in await store.list_tasks(project.id) if t.id.startswith(task_id)]
-    events = await _events(service, project.id, task_id)
+    tasks = subtree(await store.list_tasks(project.id), task_id)
+    tree = {t.id for t in tasks}
+    events = await _events(service, project.id, tree)
     pushes = {e["repo"]: e for e in events.get(EventType.PUSH, [])}
     repos = [
         await _repository(project, repo, pushes.get(repo.name))
@@ -40,7 +43,7 @@ async def summarise(service: Service, task_id: str) -> Json:
     ]
     # A run that completed has no error, even if a checkpoint overwatcher failed on the way.
     error = None if task.status == "completed" else _error(task, tasks)
-    evidence = await list_evidence(store, project.id, task_prefix=task_id)
+    evidence = await list_evidence(store, project.id, task_ids=tree)
     usage = await store.usage_summary(project.id)
     return {
         "status": task.status,
@@ -56,14 +59,21 @@ async def summarise(service: Service, task_id: str) -> Json:
         "usage": usage.model_dump(mode="json"),
         "models": {t.agent: t.model for t in tasks if t.model},
         "max_cost_usd": project.max_cost_usd,
+        "tasks": [task_json(t) for t in tasks],
     }
 
 
-async def _events(service: Service, project_id: str, task_id: str) -> dict[str, list[Json]]:
+def task_json(task: TaskRecord) -> Json:
+    """One task of the run for `--json`: its state and its place in the task tree."""
+    fields = {"id", "phase", "agent", "status", "parent_id", "kind", "round", "error"}
+    return task.model_dump(mode="json", include=fields)
+
+
+async def _events(service: Service, project_id: str, tree: set[str]) -> dict[str, list[Json]]:
     kinds = [EventType.GATE.value, EventType.PUSH.value]
     found: dict[str, list[Json]] = {}
     for event in await service.store.list_events(project_id, limit=10_000, types=kinds):
-        if (event.task_id or "").startswith(task_id):
+        if event.task_id in tree:
             found.setdefault(event.type, []).append(event.data)
     return found
 
@@ -84,7 +94,7 @@ async def _repository(project: ProjectRecord, repo: RepositoryRecord, push: Json
 
 def _error(task: TaskRecord, tasks: list[TaskRecord]) -> str | None:
     """The reason the run failed: the failed task nearest the root that says why."""
-    failed = sorted((t for t in tasks if t.status == "failed" and t.error), key=lambda t: len(t.id))
+    failed = shallowest_first(t for t in tasks if t.status == "failed" and t.error)
     if failed:
         return failed[0].error
     return task.error
@@ -109,6 +119,7 @@ def print_summary(console: Console, s: Json) -> None:
     _print_pushes(console, s["repositories"])
     _print_setup(console, s.get("setup") or {})
     _print_tests(console, s)
+    print_tree(console, s)
     console.print(f"[bold]Workspace[/]  {escape(s['workspace'])}")
     for repo in s["repositories"]:
         console.print(

@@ -89,6 +89,19 @@ def depth(task: TreeTask, by_id: Mapping[str, TreeTask]) -> int:
     return count
 
 
+def root_id(task_id: str, by_id: Mapping[str, TreeTask]) -> str:
+    """The id of the topmost ancestor of `task_id` in `by_id` (itself when it has none)."""
+    seen = {task_id}
+    current = task_id
+    while current in by_id:
+        parent = by_id[current].parent_id
+        if parent is None or parent not in by_id or parent in seen:
+            break
+        seen.add(parent)
+        current = parent
+    return current
+
+
 def deepest_first(tasks: Iterable[T]) -> list[T]:
     """The tasks ordered children before parents (stable among equals)."""
     listed = list(tasks)

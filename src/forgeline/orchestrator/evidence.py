@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from pathlib import PurePosixPath
 
 from pydantic import BaseModel
@@ -116,9 +116,9 @@ class EvidenceHooks:
 
 
 async def list_evidence(
-    store: Store, project_id: str, *, task_prefix: str | None = None
+    store: Store, project_id: str, *, task_ids: Collection[str] | None = None
 ) -> list[Evidence]:
-    """Every command recorded in a project (or in one task and its children), oldest first."""
+    """Every command recorded in a project (or by the tasks `task_ids`), oldest first."""
     items: list[Evidence] = []
     after = 0
     while True:
@@ -126,7 +126,7 @@ async def list_evidence(
             project_id, after_seq=after, limit=_PAGE, types=[EventType.COMMAND.value]
         )
         for event in page:
-            if task_prefix is None or (event.task_id or "").startswith(task_prefix):
+            if task_ids is None or event.task_id in task_ids:
                 items.append(Evidence.model_validate({**event.data, "task_id": event.task_id}))
         if len(page) < _PAGE:
             return items

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from forgeline.domain.tasks import shallowest_first
 from forgeline.orchestrator.service import ACTIVE, PHASES, UNFINISHED
 from forgeline.store import ProjectRecord, TaskRecord
 
@@ -36,7 +37,7 @@ class Control:
 
 
 def _busy(tasks: list[TaskRecord]) -> TaskRecord | None:
-    unfinished = sorted((t for t in tasks if t.status in UNFINISHED), key=lambda t: len(t.id))
+    unfinished = shallowest_first(t for t in tasks if t.status in UNFINISHED)
     return unfinished[0] if unfinished else None
 
 

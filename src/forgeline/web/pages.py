@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 from forgeline.api.deps import ServiceDep, SettingsDep, StoreDep
 from forgeline.api.documents import DOCUMENT_KINDS, read_document
 from forgeline.api.projects import public_task
+from forgeline.domain.tasks import TreeTask, depth
 from forgeline.github.ownership import visible
 from forgeline.orchestrator.service import UNFINISHED, Service
 from forgeline.store import TaskRecord
@@ -44,9 +45,16 @@ def phase_steps(phases: list[str], tasks: list[TaskRecord]) -> list[dict[str, st
 
 def current_task(tasks: list[TaskRecord]) -> TaskRecord | None:
     """The task the Pause/Resume/Cancel buttons act on: the newest unfinished phase task."""
+    by_id: dict[str, TreeTask] = {t.id: t for t in tasks}
     unfinished = [t for t in tasks if t.status in UNFINISHED]
-    unfinished.sort(key=lambda t: (len(t.id), t.created_at))
+    unfinished.sort(key=lambda t: (depth(t, by_id), t.created_at))
     return unfinished[0] if unfinished else None
+
+
+def task_tree(tasks: list[TaskRecord]) -> list[dict[str, Any]]:
+    """Each task's place in the tree, for the live log to group its events by."""
+    fields = {"id", "parent_id", "kind", "round", "agent"}
+    return [t.model_dump(mode="json", include=fields) for t in tasks]
 
 
 def _model_context(settings: Any, current: str | None) -> dict[str, Any]:
@@ -106,6 +114,7 @@ async def _project_context(service: Service, project_id: str) -> dict[str, Any]:
         "tasks": tasks,
         "steps": phase_steps(project.phases, tasks),
         "task": current_task(tasks),
+        "task_tree": task_tree(tasks),
         "controls": controls(project, tasks),
         "questions": [q for q in questions if q.pending],
         "answered": [q for q in questions if not q.pending],

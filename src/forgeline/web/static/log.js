@@ -1,6 +1,6 @@
 "use strict";
 // The live log: events from Server-Sent Events, patched into the page in place.
-// Grouped by agent and round (overwatchers under their checkpoint or gate run), one line per
+// Grouped by the task tree (overwatchers under their checkpoint or gate round, from data), one line per
 // tool call with its outcome, setup output folded, questions and answers kept, the gate spelled out.
 
 (function () {
@@ -24,20 +24,6 @@
     return AGENT_NAMES[agent] || agent || "Forgeline";
   }
 
-  // Where a task's events go, from its id alone (the one place that knows the id scheme:
-  // `<phase task>-cp<N>-<agent>` checkpoint overwatchers, `-gate<N>-` the final gate,
-  // `-docs` the documentation agent, anything else a top-level task).
-  function placeOf(taskId, agent) {
-    const id = taskId || "";
-    const over = /^(.+)-(cp|gate)(\d+)-([a-z_]+)$/.exec(id);
-    if (over) {
-      return { parent: over[1], run: `${over[1]}-${over[2]}${over[3]}`, kind: over[2] === "cp" ? "checkpoint" : "gate", agent: over[4] };
-    }
-    const docs = /^(.+)-docs$/.exec(id);
-    if (docs) return { parent: docs[1], run: null, kind: "docs", agent: "documentation" };
-    return { parent: null, run: null, kind: "task", agent: agent || id.split("-")[0] || "project" };
-  }
-
   function group(parent, key, label, className) {
     let node = parent.querySelector(`:scope > .group[data-key="${CSS.escape(key)}"]`);
     if (node) return node;
@@ -51,11 +37,36 @@
     return node;
   }
 
-  function Log(root) {
+  function Log(root, tasks) {
     this.root = root;
-    this.runs = { checkpoint: 0, gate: 0 };
+    this.tasks = {};
     this.lastCommit = {};
+    (tasks || []).forEach((t) => this.learn(t.id, t));
   }
+
+  const OVERWATCH = { checkpoint: true, gate: true };
+
+  // Where a task's events go, from its place in the task tree (kind, parent_id, round) as the
+  // page lists it and each `task_started` event repeats it; never from the task's id.
+  Log.prototype.placeOf = function (taskId, agent) {
+    const task = this.tasks[taskId || ""];
+    const who = (task && task.agent) || agent;
+    if (task && task.parent_id && OVERWATCH[task.kind]) {
+      const run = `${task.parent_id}:${task.kind}:${task.round ?? 0}`;
+      return { parent: task.parent_id, run: run, kind: task.kind, round: task.round, agent: who };
+    }
+    if (task && task.parent_id && task.kind === "documentation") {
+      return { parent: task.parent_id, run: null, kind: "docs", agent: "documentation" };
+    }
+    return { parent: null, run: null, kind: "task", agent: who || "project" };
+  };
+
+  // Remember a task's place (from the page's task list or a `task_started` event).
+  Log.prototype.learn = function (taskId, data) {
+    if (!taskId || !data || !data.kind) return;
+    this.tasks[taskId] = { kind: data.kind, parent_id: data.parent_id || null,
+      round: data.round ?? null, agent: data.agent || (this.tasks[taskId] || {}).agent };
+  };
 
   Log.prototype.topGroup = function (taskId, agent) {
     return group(this.root, taskId || "project", taskId ? title(agent) : "Project", "task");
@@ -63,14 +74,14 @@
 
   // The `.entries` box an event of `taskId` goes into (groups made on first use).
   Log.prototype.entriesFor = function (taskId, agent) {
-    const place = placeOf(taskId, agent);
+    const place = this.placeOf(taskId, agent);
     if (place.kind === "task") return this.topGroup(taskId, place.agent).querySelector(".entries");
-    const top = this.topGroup(place.parent, "implementation").querySelector(".entries");
+    const parent = this.tasks[place.parent];
+    const top = this.topGroup(place.parent, (parent && parent.agent) || "implementation").querySelector(".entries");
     if (place.kind === "docs") return group(top, taskId, "Documentation", "task").querySelector(".entries");
     let run = top.querySelector(`:scope > .group[data-key="${CSS.escape(place.run)}"]`);
     if (!run) {
-      this.runs[place.kind] += 1;
-      const n = this.runs[place.kind];
+      const n = place.round ?? "?";
       const sha = this.lastCommit[place.parent];
       const label = place.kind === "checkpoint"
         ? `Checkpoint ${n}${sha ? " (commit " + sha.slice(0, 10) + ")" : ""}: review, security, test`
@@ -190,6 +201,7 @@
     const data = event.data || {};
     const type = event.type;
     if (type === "usage") return;
+    if (type === "task_started") this.learn(event.task_id, data);
     const box = this.entriesFor(event.task_id, data.agent);
     if (STATE[type]) this.setState(event.task_id, data.agent, STATE[type][0], STATE[type][1]);
     if (type.startsWith("setup_")) return this.setup(box, event);
@@ -276,7 +288,8 @@
   document.addEventListener("DOMContentLoaded", () => {
     const root = document.getElementById("log");
     if (!root || !window.EventSource) return;
-    log = new Log(root);
+    const listed = document.getElementById("task-tree");
+    log = new Log(root, listed ? JSON.parse(listed.textContent || "[]") : []);
     connect();
   });
 })();
