@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .helpers import cli_env, forgeline, summary
+from .helpers import cli_env, forgeline, read_events, summary
 from .test_evidence import human_summary
 
 
@@ -16,7 +16,8 @@ def _by_kind(tasks: list[dict[str, Any]], parent: str, kind: str) -> list[tuple[
 
 
 def test_the_demo_run_yields_the_task_tree(tmp_path: Path) -> None:
-    proc = forgeline("demo", "--json", env=cli_env(tmp_path / "home"))
+    env = cli_env(tmp_path / "home")
+    proc = forgeline("demo", "--json", env=env)
     assert proc.returncode == 0, proc.stderr[-4000:]
     result = summary(proc)
     tasks: list[dict[str, Any]] = result["tasks"]
@@ -41,6 +42,12 @@ def test_the_demo_run_yields_the_task_tree(tmp_path: Path) -> None:
     ]
     assert _by_kind(tasks, impl, "documentation") == [(None, "documentation")]
     assert len(tasks) == 1 + 3 + 3 * count + 6 + 1
+    # Each task_started event says where its task runs (the live log needs no fetch).
+    keys = ("agent", "parent_id", "kind", "round")
+    started = [e["data"] for e in read_events(env) if e["type"] == "task_started"]
+    told = sorted(tuple(str(d.get(k)) for k in keys) for d in started)
+    made = sorted(tuple(str(t[k]) for k in keys) for t in tasks if t["kind"] != "pipeline")
+    assert told == made
     # The person's summary shows the same tree, a line per checkpoint and gate round.
     text = human_summary(result)
     tree = text[text.index("Tasks") : text.index("Workspace")]
