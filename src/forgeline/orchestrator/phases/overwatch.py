@@ -43,7 +43,10 @@ async def run(ctx: PhaseContext, spec: OverwatchSpec) -> OverwatchResult:
         ctx, agent, report, result.commands, commits
     )
     sha = ",".join(f"{k}@{v[:10]}" for k, v in commits.items())
-    await ctx.step("store_findings", lambda: _store(ctx, agent, sha, spec.round, findings))
+    # Findings keep round 0 for checkpoints (the review page's "Checkpoints"); the task's
+    # own `round` is the checkpoint number.
+    round_ = 0 if spec.kind == "checkpoint" else spec.round
+    await ctx.step("store_findings", lambda: _store(ctx, agent, sha, round_, findings))
     for finding in findings:
         await ctx.emit(EventType.FINDING, {"agent": agent, "commit": sha, **finding.model_dump()})
     return OverwatchResult(
