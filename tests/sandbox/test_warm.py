@@ -203,7 +203,7 @@ def test_a_process_that_ends_leaves_no_parked_sandbox(
         check=False,
     )
     child_pid, parked_pid = (int(word) for word in child.stdout.split())
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 30  # a loaded machine reaps slowly; a leak still fails
     while _alive_with(str(workspace)) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _alive_with(str(workspace)) == []
