@@ -212,8 +212,9 @@ def test_a_process_that_ends_leaves_no_parked_sandbox(
     if parent is None:
         return
     left = sorted(parent.glob(f"forgeline-{child_pid}-*"))
-    if ending == "sigkill":  # left for the next process to sweep
-        assert sweep_stale(parent, min_age_s=0) == left
+    if ending == "sigkill":  # left for the next process to sweep (with any other dead
+        # process's: the crash tests kill -9 whole Forgeline processes, concurrently)
+        assert left and set(left) <= set(sweep_stale(parent, min_age_s=0))
     assert list(parent.glob(f"forgeline-{child_pid}-*")) == []
 
 
