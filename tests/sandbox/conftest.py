@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,6 +12,8 @@ import pytest
 from forgeline.sandbox import run_command, sandbox_status
 from forgeline.sandbox.spec import SandboxPolicy
 from forgeline.sandbox.warm import WARM
+
+from .procs import processes_with
 
 
 @pytest.fixture
@@ -55,21 +56,6 @@ def both_starts(request: pytest.FixtureRequest, workspace: Path) -> Iterator[San
 def marker() -> str:
     """A unique string to find a command's processes by their command line."""
     return f"fl{uuid.uuid4().hex[:16]}"
-
-
-def processes_with(marker: str) -> list[int]:
-    """Pids of live (non-zombie) processes whose command line contains `marker`."""
-    found: list[int] = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == os.getpid():
-            continue
-        try:
-            cmdline = Path("/proc", entry, "cmdline").read_bytes()
-        except OSError:
-            continue
-        if marker.encode() in cmdline:
-            found.append(int(entry))
-    return found
 
 
 @pytest.fixture

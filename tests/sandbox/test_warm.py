@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -19,6 +19,8 @@ from forgeline.sandbox.cgroup import pids_cgroup_parent, sweep_stale
 from forgeline.sandbox.limits import ResourceLimits
 from forgeline.sandbox.spec import SandboxPolicy
 from forgeline.sandbox.warm import MAX_WARM_COMMAND, WARM, Parked
+
+from .procs import is_zombie
 
 # What a command can tell about how it was started: environment, pid, shell state, fds.
 PROBE = (
@@ -191,7 +193,7 @@ async def test_many_runs_leave_no_cgroup_and_no_process(workspace: Path, tmp_pat
 
 @pytest.mark.parametrize("ending", ["exit", "sigkill"])
 def test_a_process_that_ends_leaves_no_parked_sandbox(
-    workspace: Path, tmp_path: Path, ending: str
+    workspace: Path, tmp_path: Path, ending: str, leftovers: Callable[[str], list[int]]
 ) -> None:
     script = tmp_path / "child.py"
     script.write_text(CHILD, encoding="utf-8")
@@ -204,10 +206,10 @@ def test_a_process_that_ends_leaves_no_parked_sandbox(
     )
     child_pid, parked_pid = (int(word) for word in child.stdout.split())
     deadline = time.monotonic() + 30  # a loaded machine reaps slowly; a leak still fails
-    while _alive_with(str(workspace)) and time.monotonic() < deadline:
+    while leftovers(str(workspace)) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert _alive_with(str(workspace)) == []
-    assert _zombie(parked_pid)
+    assert leftovers(str(workspace)) == []
+    assert is_zombie(parked_pid)
     parent = pids_cgroup_parent()
     if parent is None:
         return
@@ -232,28 +234,6 @@ print(os.getpid(), parked.pid, flush=True)
 if sys.argv[2] == "sigkill":
     os.kill(os.getpid(), signal.SIGKILL)
 """
-
-
-def _alive_with(text: str) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == os.getpid():
-            continue
-        try:
-            cmdline = Path("/proc", entry, "cmdline").read_bytes()
-        except OSError:
-            continue
-        if text.encode() in cmdline and not _zombie(int(entry)):
-            found.append(int(entry))
-    return found
-
-
-def _zombie(pid: int) -> bool:
-    try:
-        status = Path(f"/proc/{pid}/status").read_text(encoding="utf-8")
-    except OSError:
-        return True
-    return "State:\tZ" in status
 
 
 async def test_non_utf8_bytes_in_a_command_reach_the_shell_unchanged(
