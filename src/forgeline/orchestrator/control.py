@@ -72,12 +72,11 @@ async def stop(runtime: Runtime, tasks: list[TaskRecord], status: TaskStatus) ->
         local = runtime.running.get(task.id)
         if local is not None:
             local.cancel()
-    await lifecycle.tasks_status(runtime, tasks, status)
+    project: ProjectStatus = "paused" if status == "paused" else "cancelled"
+    await lifecycle.tasks_status(runtime, tasks, status, project=project)
     event = EventType.TASK_PAUSED if status == "paused" else EventType.TASK_CANCELLED
     for task in tasks:
         await _emit(runtime, task, event)
-    project: ProjectStatus = "paused" if status == "paused" else "cancelled"
-    await lifecycle.project_status(runtime, tasks[0].project_id, project)
 
 
 async def resume(runtime: Runtime, task_id: str) -> TaskRecord:

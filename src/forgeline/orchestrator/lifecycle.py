@@ -103,12 +103,21 @@ async def task_status(
     return task
 
 
-async def tasks_status(runtime: Runtime, tasks: Sequence[TaskRecord], status: TaskStatus) -> None:
-    """Move several tasks of one project (pause, cancel, resume), one session write."""
+async def tasks_status(
+    runtime: Runtime,
+    tasks: Sequence[TaskRecord],
+    status: TaskStatus,
+    *,
+    project: ProjectStatus | None = None,
+) -> None:
+    """Move several tasks of one project (pause, cancel, resume), one session write.
+
+    `project`, when given, is the project's new status (written before that one write).
+    """
     for task in tasks:
         await runtime.store.update_task(task.id, guarded=True, status=status)
     if tasks:
-        await sync_session(runtime, tasks[0].project_id)
+        await sync_session(runtime, tasks[0].project_id, status=project)
 
 
 async def project_status(
