@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from forgeline.console.demo import REQUEST, make_sample_repo, script_path
 
@@ -13,15 +14,7 @@ from .terminal import Terminal
 
 def test_research_then_continue_planning_and_implementation(tmp_path: Path) -> None:
     env = cli_env(tmp_path / "home")
-    repo = make_sample_repo(tmp_path)
-    model = f"scripted:{script_path(tmp_path)}"
-    first = forgeline(
-        "run", REQUEST, "--repo", str(repo), "--model", model, "--phases", "research", "--json",
-        env=env,
-    )  # fmt: skip
-    assert first.returncode == 0, first.stderr[-4000:]
-    researched = summary(first)
-    [project] = json.loads(forgeline("list", "--json", env=env).stdout)["projects"]
+    researched, project = _research_only(tmp_path, env)
     ws = Path(researched["workspace"])
     assert (ws / "research.md").is_file() and not (ws / "planning.md").exists()
 
@@ -65,14 +58,7 @@ def test_bad_combinations_and_unknown_project_are_clear(tmp_path: Path) -> None:
 
 def test_continue_in_a_terminal_asks_the_planning_questions(tmp_path: Path) -> None:
     env = cli_env(tmp_path / "home", TERM="xterm", COLUMNS="120")
-    repo = make_sample_repo(tmp_path)
-    model = f"scripted:{script_path(tmp_path)}"
-    first = forgeline(
-        "run", REQUEST, "--repo", str(repo), "--model", model, "--phases", "research", "--json",
-        env=env,
-    )  # fmt: skip
-    assert first.returncode == 0, first.stderr[-4000:]
-    [project] = json.loads(forgeline("list", "--json", env=env).stdout)["projects"]
+    researched, project = _research_only(tmp_path, env)
     argv = [FORGELINE, "run", "--project", project["id"], "--phases", "planning"]
     term = Terminal(argv, env)
     try:
@@ -85,4 +71,17 @@ def test_continue_in_a_terminal_asks_the_planning_questions(tmp_path: Path) -> N
         assert code == 0, term.output.decode(errors="replace")[-3000:]
     finally:
         term.kill()
-    assert (Path(summary(first)["workspace"]) / "planning.md").is_file()
+    assert (Path(researched["workspace"]) / "planning.md").is_file()
+
+
+def _research_only(tmp_path: Path, env: dict[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A project whose research ran (`run --phases research`): its summary and list entry."""
+    repo = make_sample_repo(tmp_path)
+    model = f"scripted:{script_path(tmp_path)}"
+    first = forgeline(
+        "run", REQUEST, "--repo", str(repo), "--model", model, "--phases", "research", "--json",
+        env=env,
+    )  # fmt: skip
+    assert first.returncode == 0, first.stderr[-4000:]
+    [project] = json.loads(forgeline("list", "--json", env=env).stdout)["projects"]
+    return summary(first), project
