@@ -33,7 +33,7 @@ from forgeline.agents.compaction import (
 )
 from forgeline.agents.window import ContextPolicy
 from forgeline.domain.messages import Message, ModelRequest
-from forgeline.llm.tokens import message_tokens
+from forgeline.llm.tokens import conversation_tokens
 
 __all__ = [
     "ContextPolicy",
@@ -58,11 +58,6 @@ class FitReport:
     cleared_results: int
     compacted: bool
     summarised_turns: int = 0
-
-
-def conversation_tokens(messages: list[Message]) -> int:
-    """Estimated tokens of the messages."""
-    return sum(message_tokens(m) for m in messages)
 
 
 async def fit(
