@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import tempfile
@@ -68,20 +69,47 @@ def read_session(ws: Workspace) -> dict[str, Any]:
 def append_log(ws: Workspace, task_id: str, record: dict[str, Any]) -> None:
     """Append one record to `.forgeline/logs/<task_id>.jsonl` as a single line.
 
+    Called for every event, so it stays cheap: the log's path is worked out (and the
+    task id checked) once per workspace and task, the line goes out in one unbuffered
+    `write` (on disk, in the page cache, when this returns, as before), and the logs
+    directory is made only when the file cannot be opened without it.
+
     Args:
         ws: The workspace.
         task_id: The task (a safe file name).
         record: JSON-serialisable content; `ts` (UTC, ISO 8601) is added unless present.
     """
-    path = ws.log_path(task_id)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = _log_file(ws, task_id)
     line = json.dumps(
         {"ts": datetime.now(UTC).isoformat(), **record},
         default=_json_default,
         ensure_ascii=False,
     )
-    with path.open("a", encoding="utf-8") as handle:
-        handle.write(line + "\n")
+    _append(path, (line + "\n").encode("utf-8"))
+
+
+@functools.lru_cache(maxsize=1024)
+def _log_file(ws: Workspace, task_id: str) -> str:
+    """`ws.log_path(task_id)` as a string, remembered (an invalid task id raises each time)."""
+    return os.fspath(ws.log_path(task_id))
+
+
+_APPEND = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
+
+
+def _append(path: str, data: bytes) -> None:
+    """Append `data` to the file at `path` (made, with its directory, if missing)."""
+    try:
+        fd = os.open(path, _APPEND, 0o666)
+    except FileNotFoundError:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd = os.open(path, _APPEND, 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
 
 
 def read_log(ws: Workspace, task_id: str) -> list[dict[str, Any]]:
