@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 
 from forgeline.domain.errors import NotFoundError, UserError
 from forgeline.store.engine import WRITE_OPTION
+from forgeline.store.spend import SpendReader
 from forgeline.store.writer import SqliteWriter
 
 T = TypeVar("T")
@@ -78,6 +79,7 @@ class StoreCore:
         )
         database = engine.url.database or ""
         self._sqlite_writer = SqliteWriter(database) if self._is_sqlite else None
+        self._spend_reader = SpendReader(engine)
 
     @property
     def dialect(self) -> str:
@@ -88,6 +90,7 @@ class StoreCore:
         """Stop the SQLite writer thread (after its queued writes); close every connection."""
         if self._sqlite_writer is not None:
             await self._sqlite_writer.close()
+        await self._spend_reader.close()
         await self._engine.dispose()
 
     async def _read(self, fn: SessionFn[T]) -> T:

@@ -8,7 +8,7 @@ from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Insert, Table, bindparam, select, update
+from sqlalchemy import Insert, Table, Update, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -63,6 +63,14 @@ _BUMP = (
     .values(last_seq=_PROJECTS.c.last_seq + 1)
     .returning(_PROJECTS.c.last_seq)
 )
+# With a usage row: the same, adding its cost to the project's spend (`projects.spent_usd`).
+_BUMP_SPENT = _BUMP.values(spent_usd=_PROJECTS.c.spent_usd + bindparam("cost"))
+
+
+def _bump(project_id: str, usage: NewUsage | None) -> tuple[Update, dict[str, Any]]:
+    if usage is None:
+        return _BUMP, {"pid": project_id}
+    return _BUMP_SPENT, {"pid": project_id, "cost": usage.usage.cost_usd}
 
 
 async def _recorded(conn: AsyncConnection, project_id: str, key: str) -> Event:
@@ -79,6 +87,10 @@ async def _recorded(conn: AsyncConnection, project_id: str, key: str) -> Event:
 
 
 _SQLITE_BUMP = "UPDATE projects SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq"
+_SQLITE_BUMP_SPENT = (
+    "UPDATE projects SET last_seq = last_seq + 1, spent_usd = spent_usd + ? "
+    "WHERE id = ? RETURNING last_seq"
+)
 _SQLITE_INSERT = (
     "INSERT INTO events (project_id, seq, task_id, type, ts, data, dedup_key) "
     "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (project_id, dedup_key) DO NOTHING RETURNING seq"
@@ -111,7 +123,7 @@ class _SqliteAppend:
 
     def __call__(self, conn: sqlite3.Connection) -> Event:
         pid, ev = self.project_id, self.ev
-        bumped = conn.execute(_SQLITE_BUMP, (pid,)).fetchone()
+        bumped = conn.execute(*self._bump()).fetchone()
         if bumped is None:
             raise not_found("project", pid)
         event = Event(
@@ -124,6 +136,12 @@ class _SqliteAppend:
         if self.usage is not None:
             conn.execute(_SQLITE_USAGE, _usage_row(pid, ev.task_id, self.usage, ts))
         return event
+
+    def _bump(self) -> tuple[str, tuple[Any, ...]]:
+        """Take the next seq; with a usage row, add its cost to the project's spend."""
+        if self.usage is None:
+            return _SQLITE_BUMP, (self.project_id,)
+        return _SQLITE_BUMP_SPENT, (self.usage.usage.cost_usd, self.project_id)
 
 
 def _sqlite_recorded(conn: sqlite3.Connection, project_id: str, key: str) -> Event:
@@ -166,7 +184,8 @@ class EventsMixin(StoreCore):
             project_id: The project.
             ev: The event.
             usage: A usage row to record in the same transaction, only when the
-                event is new (so a replayed event never counts its cost twice).
+                event is new (so a replayed event never counts its cost twice); its
+                cost is added to the project's `spent_usd` by the seq's `UPDATE`.
 
         Raises:
             NotFoundError: There is no such project.
@@ -175,7 +194,7 @@ class EventsMixin(StoreCore):
         task_id, type_ = ev.task_id, str(ev.type)
 
         async def append(conn: AsyncConnection) -> Event:
-            seq = (await conn.execute(_BUMP, {"pid": project_id})).scalar_one_or_none()
+            seq = (await conn.execute(*_bump(project_id, usage))).scalar_one_or_none()
             if seq is None:
                 raise not_found("project", project_id)
             event = Event(seq=seq, project_id=project_id, task_id=task_id, type=type_, data=data)

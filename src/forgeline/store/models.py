@@ -71,6 +71,8 @@ class ProjectRow(Base):
     )
     owner: Mapped[str | None] = mapped_column(Text, nullable=True)
     max_cost_usd: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # The sum of its usage rows' cost, kept in the transaction that inserts each one.
+    spent_usd: Mapped[float] = mapped_column(Float, nullable=False, default=0.0, server_default="0")
     agent_models: Mapped[dict[str, str] | None] = mapped_column(json_type(), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Insert, Table, func, insert, select
+from sqlalchemy import Insert, Table, Update, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -13,6 +13,7 @@ from forgeline.domain.messages import Usage
 from forgeline.store.core import StoreCore, not_found
 from forgeline.store.models import ProjectRow, UsageRow
 from forgeline.store.schemas import UsageBreakdown, UsageSummary
+from forgeline.store.spend import Spend
 from forgeline.store.types import utcnow
 
 _SUMS = (
@@ -29,19 +30,8 @@ _USAGE = cast(Table, UsageRow.__table__)
 
 
 _PROJECTS = cast(Table, ProjectRow.__table__)
-_SPENT = (
-    select(func.coalesce(func.sum(_USAGE.c.cost_usd), 0.0))
-    .where(_USAGE.c.project_id == _PROJECTS.c.id)
-    .scalar_subquery()
-)
 
-
-@dataclass(frozen=True, kw_only=True)
-class Spend:
-    """A project's budget (None: no limit) and what its model calls have cost so far."""
-
-    max_cost_usd: float | None
-    spent_usd: float
+__all__ = ["NewUsage", "Spend", "UsageMixin", "add_spent", "insert_usage"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -69,6 +59,12 @@ def insert_usage(project_id: str, task_id: str | None, entry: NewUsage) -> Inser
         cost_usd=usage.cost_usd,
         created_at=utcnow(),
     )
+
+
+def add_spent(project_id: str, cost_usd: float) -> Update:
+    """The `UPDATE` adding a usage row's cost to its project's spend (same transaction)."""
+    spent = _PROJECTS.c.spent_usd + cost_usd
+    return update(_PROJECTS).where(_PROJECTS.c.id == project_id).values(spent_usd=spent)
 
 
 def _usage_of(values: Any) -> Usage:
@@ -109,6 +105,7 @@ class UsageMixin(StoreCore):
 
         async def record(conn: AsyncConnection) -> None:
             await conn.execute(insert_usage(project_id, task_id, entry))
+            await conn.execute(add_spent(project_id, usage.cost_usd))
 
         try:
             await self._write_core(record)
@@ -116,20 +113,19 @@ class UsageMixin(StoreCore):
             raise not_found("project", project_id) from None
 
     async def spend(self, project_id: str) -> Spend:
-        """The project's budget and spend, in one statement (checked before each model call).
+        """The project's budget and spend (checked before each model call).
+
+        The spend is `projects.spent_usd`, which every usage row's insert raises in its
+        transaction: the sum of the rows' cost (`usage_summary`'s total), read as one
+        row whatever their number (`forgeline.store.spend`).
 
         Raises:
             NotFoundError: There is no such project.
         """
-        query = select(_PROJECTS.c.max_cost_usd, _SPENT).where(_PROJECTS.c.id == project_id)
-
-        async def read(conn: AsyncConnection) -> Spend:
-            row = (await conn.execute(query)).one_or_none()
-            if row is None:
-                raise not_found("project", project_id)
-            return Spend(max_cost_usd=row[0], spent_usd=float(row[1]))
-
-        return await self._read_core(read)
+        found = await self._spend_reader.read(project_id)
+        if found is None:
+            raise not_found("project", project_id)
+        return found
 
     async def usage_summary(self, project_id: str) -> UsageSummary:
         """A project's usage: totals, and per agent and per model (sorted by name)."""
