@@ -69,8 +69,11 @@ def script(path: Path) -> Path:
 
 
 @pytest.fixture
-async def service(tmp_path: Path) -> AsyncIterator[Service]:
-    settings = Settings(home=tmp_path / "home", prices={"scripted": PRICE})
+async def service(tmp_path: Path, database_url: str | None) -> AsyncIterator[Service]:
+    """A runtime on SQLite and on PostgreSQL (the spend is read differently on each)."""
+    settings = Settings(
+        home=tmp_path / "home", prices={"scripted": PRICE}, database_url=database_url
+    )
     runtime = await start_runtime(settings, role="test")
     try:
         yield Service(runtime)
