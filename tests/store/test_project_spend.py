@@ -7,16 +7,18 @@ of the project's usage rows (`usage_summary`'s total) however they were written.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import random
 import sqlite3
 from pathlib import Path
 
+import asyncpg
 import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
 
-from dbfixtures import make_project, sqlite_url
+from dbfixtures import make_project, postgres_database, sqlite_url
 from forgeline.domain.errors import NotFoundError
 from forgeline.domain.events import EventType, NewEvent
 from forgeline.domain.messages import Usage
@@ -148,3 +150,36 @@ async def test_upgrade_sets_the_spend_of_projects_with_usage_already(fresh_db_ur
         assert len(await store.list_events(spender)) == 3  # nothing cascaded away
     finally:
         await store.close()
+
+
+async def _terminate_other_backends(url: str) -> int:
+    conn = await asyncpg.connect(url)
+    try:
+        query = (
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return int(await conn.fetchval(query))
+    finally:
+        await conn.close()
+
+
+async def test_postgresql_reads_on_after_their_connection_is_lost_or_cancelled() -> None:
+    async with postgres_database() as url:
+        store = await open_store(url)
+        try:
+            project = await make_project(store)
+            await store.append_event_once(project.id, usage_event(1), usage=call(0.5))
+            assert (await store.spend(project.id)).spent_usd == 0.5
+            assert await _terminate_other_backends(url) >= 1  # the spend's connection too
+            assert (await store.spend(project.id)).spent_usd == 0.5
+            for _ in range(20):  # a caller cancelled mid-read (a pause) leaves none stuck
+                reading = asyncio.create_task(store.spend(project.id))
+                await asyncio.sleep(0)
+                reading.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await reading
+            spends = await asyncio.gather(*(store.spend(project.id) for _ in range(10)))
+            assert {s.spent_usd for s in spends} == {0.5}
+        finally:
+            await store.close()

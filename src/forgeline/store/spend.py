@@ -4,27 +4,28 @@ The spend is a column (`projects.spent_usd`, raised in the transaction that inse
 each usage row), so the read is one row by primary key. On SQLite it runs on a plain
 `sqlite3` connection of this thread, in autocommit: in WAL mode a reader takes no
 lock a writer holds, and the statement is its own read transaction, seeing every
-commit so far (this process's writer thread's and other processes'). The async
-X
-return). The connection has no busy timeout, so the event loop never waits on a
-lock: in the rare case SQLite answers busy, the read goes through the engine.
+commit so far (this process's writer thread's and other processes'), where the
+async engine's way costs several thread hops (BEGIN, the statement, COMMIT). The
+connection has no busy timeout, so the event loop never waits on a lock: in the rare
+case SQLite answers busy, the read goes through the engine (waiting on its thread).
 
-On PostgreSQL the statement runs in autocommit on a small pool of its own without
-the engine's pre-ping: one round trip, where the engine's transaction takes six (the
-ping's BEGIN, `;` and ROLLBACK, then BEGIN, the statement and COMMIT). A connection
-found dead is dropped by SQLAlchemy, and the read is tried once more on a new one.
+On PostgreSQL the statement runs in autocommit on a connection of its own, held open:
+one round trip, where a transaction of the engine takes six (its pre-ping's BEGIN,
+`;` and ROLLBACK, then BEGIN, the statement and COMMIT).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import sqlite3
 import threading
 from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, select
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from forgeline.store.models import ProjectRow
 
@@ -33,6 +34,7 @@ _QUERY = select(_PROJECTS.c.max_cost_usd, _PROJECTS.c.spent_usd).where(
     _PROJECTS.c.id == bindparam("pid")
 )
 _SQLITE_QUERY = "SELECT max_cost_usd, spent_usd FROM projects WHERE id = ?"
+_POSTGRES_QUERY = "SELECT max_cost_usd, spent_usd FROM projects WHERE id = $1"
 _SQLITE_BUSY, _SQLITE_LOCKED = 5, 6
 
 
@@ -54,45 +56,79 @@ class SpendReader:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._sqlite: _SqliteRead | None = None
-        self._postgres: AsyncEngine | None = None
+        self._postgres: _PostgresRead | None = None
         if engine.dialect.name == "sqlite":
             self._sqlite = _SqliteRead(engine.url.database or "")
         else:
-            self._postgres = create_async_engine(
-                engine.url, isolation_level="AUTOCOMMIT", pool_size=2, max_overflow=8
-            )
+            self._postgres = _PostgresRead(engine)
 
     async def read(self, project_id: str) -> Spend | None:
         """The project's budget and spend (None: there is no such project)."""
-        if self._sqlite is None:
-            return await _postgres_read(cast(AsyncEngine, self._postgres), project_id)
+        if self._postgres is not None:
+            return _spend_of(await self._postgres.row(project_id))
         try:
-            return _spend_of(self._sqlite.row(project_id))
+            return _spend_of(cast(_SqliteRead, self._sqlite).row(project_id))
         except sqlite3.OperationalError as exc:
             if exc.sqlite_errorcode & 0xFF not in (_SQLITE_BUSY, _SQLITE_LOCKED):
                 raise
-        return await _engine_read(self._engine, project_id)  # waits on the engine's thread
+        async with self._engine.connect() as conn:  # waits on the engine's thread
+            return _spend_of((await conn.execute(_QUERY, {"pid": project_id})).one_or_none())
 
     async def close(self) -> None:
-        """Close its own connections (a later read opens others)."""
+        """Close its own connection (a later read opens another)."""
         if self._sqlite is not None:
             self._sqlite.close()
         if self._postgres is not None:
-            await self._postgres.dispose()
+            await self._postgres.close()
 
 
-async def _engine_read(engine: AsyncEngine, project_id: str) -> Spend | None:
-    async with engine.connect() as conn:
-        return _spend_of((await conn.execute(_QUERY, {"pid": project_id})).one_or_none())
+class _PostgresRead:
+    """One connection of its own, opened like the engine's, for one query at a time.
 
+    It is asyncpg's (the engine's driver), in autocommit, used directly: no pool, no
+    ping, no SQLAlchemy execution. It belongs to the event loop it was opened in (as
+    the store does); on any failure it is dropped and the read tried once on a new one.
+    """
 
-async def _postgres_read(engine: AsyncEngine, project_id: str) -> Spend | None:
-    try:
-        return await _engine_read(engine, project_id)
-    except DBAPIError as exc:
-        if not exc.connection_invalidated:
-            raise
-    return await _engine_read(engine, project_id)  # on a new connection
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._opener = create_async_engine(
+            engine.url, isolation_level="AUTOCOMMIT", poolclass=NullPool
+        )
+        self._held: AsyncConnection | None = None
+        self._driver: Any = None  # the held connection's asyncpg.Connection
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock = asyncio.Lock()
+
+    async def row(self, project_id: str) -> Any:
+        async with self._lock:
+            try:
+                return await (await self._connection()).fetchrow(_POSTGRES_QUERY, project_id)
+            except Exception:
+                await self._drop()  # closed by the server, a restart, a cancelled query...
+            return await (await self._connection()).fetchrow(_POSTGRES_QUERY, project_id)
+
+    async def close(self) -> None:
+        async with self._lock:
+            await self._drop()
+        await self._opener.dispose()
+
+    async def _connection(self) -> Any:
+        loop = asyncio.get_running_loop()
+        if self._driver is not None and self._loop is not loop:
+            with contextlib.suppress(Exception):  # of a loop that is gone: no waiting
+                self._driver.terminate()
+            self._held = self._driver = None
+        if self._driver is None:
+            self._held = await self._opener.connect()
+            self._driver = (await self._held.get_raw_connection()).driver_connection
+            self._loop = loop
+        return self._driver
+
+    async def _drop(self) -> None:
+        held, self._held, self._driver = self._held, None, None
+        if held is not None:
+            with contextlib.suppress(Exception):  # it may be broken already
+                await held.close()
 
 
 class _SqliteRead:
