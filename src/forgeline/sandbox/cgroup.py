@@ -21,7 +21,7 @@ import signal
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 STALE_AGE_S = 60.0
@@ -180,15 +180,17 @@ def sweep_stale(parent: Path, *, min_age_s: float = STALE_AGE_S) -> list[Path]:
     return removed
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class PidsCgroup:
     """One command's cgroup.
 
     Attributes:
         path: The cgroup's directory.
+        removed: Whether `destroy` removed it (a second `destroy` does nothing).
     """
 
     path: Path
+    removed: bool = field(default=False, init=False)
 
     @classmethod
     def create(cls, *, max_pids: int) -> PidsCgroup | None:
@@ -222,11 +224,11 @@ class PidsCgroup:
             return []
         return [int(pid) for pid in text.split()]
 
-    def _kill_all(self) -> bool:
-        """SIGKILL every process in the cgroup; False when it was already empty."""
+    def _kill_all(self) -> None:
+        """SIGKILL every process in the cgroup."""
         pids = self.pids()
         if not pids:
-            return False
+            return
         kill_file = self.path / "cgroup.kill"
         if kill_file.exists():
             with contextlib.suppress(OSError):
@@ -234,35 +236,35 @@ class PidsCgroup:
         for pid in pids:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
-        return True
 
     def _removed(self) -> bool:
+        """Remove the cgroup if it is empty (the kernel refuses otherwise)."""
+        if self.removed:
+            return True
         try:
             self.path.rmdir()
         except FileNotFoundError:
-            return True
+            pass
         except OSError:
             return False
+        self.removed = True
         return True
 
     async def destroy(self) -> None:
-        """Kill every process left in the cgroup, wait until it is empty, remove it."""
-        for pause in _pauses():
-            if not self._kill_all():
-                break
-            await asyncio.sleep(pause)
+        """Kill every process left in the cgroup until it is empty, and remove it.
+
+        Usually it is empty by now, so the first removal works and nothing is read.
+        """
         for pause in _pauses():
             if self._removed():
                 return
+            self._kill_all()
             await asyncio.sleep(pause)
 
     def destroy_sync(self) -> None:
         """`destroy` for code outside an event loop (exit handlers, threads)."""
         for pause in _pauses():
-            if not self._kill_all():
-                break
-            time.sleep(pause)
-        for pause in _pauses():
             if self._removed():
                 return
+            self._kill_all()
             time.sleep(pause)

@@ -31,15 +31,7 @@ from forgeline.sandbox.env import GITCONFIG, SHELL, clean_env, ripgrep_binary, u
 from forgeline.sandbox.limits import ResourceLimits, launcher_argv
 from forgeline.sandbox.output import OutputCollector
 from forgeline.sandbox.spec import SandboxPolicy
-from forgeline.sandbox.supervise import (
-    OutputCallback,
-    connect_pipe,
-    kill_group,
-    open_pipe,
-    outcome,
-    pump,
-    supervise,
-)
+from forgeline.sandbox.supervise import OutputCallback, OutputPipe, kill_group, outcome, supervise
 from forgeline.sandbox.warm import (
     WARM,
     Parked,
@@ -217,7 +209,7 @@ async def _run_sandboxed(
                 return await _run_parked(parked, command, run)
         return await _run_cold(prepared, launch, run)
     finally:
-        _park_next(key, launch, run.limits)
+        _park_next(key)
 
 
 async def _run_cold(
@@ -229,33 +221,35 @@ async def _run_cold(
         return await _run_prepared(cold, run, pass_fds=fds.all)
 
 
-def _park_next(key: WarmKey, launch: SandboxLaunch, limits: ResourceLimits) -> None:
-    """Park the next command's sandbox now, while the caller has other work (best effort)."""
+def _park_next(key: WarmKey) -> None:
+    """Park the next command's sandbox now, while the caller has other work (best effort).
+
+    It is the sandbox this command's arguments describe (built before it ran): when the
+    command changed what they depend on, the next command's key differs and it starts cold.
+    """
     try:
-        WARM.park(key, lambda: spawn_parked(launch, limits))
+        WARM.park(key, lambda: spawn_parked(key))
     except (OSError, SandboxUnavailable) as exc:
         logger.debug("could not park a sandbox: %s", exc)
 
 
 async def _run_parked(parked: Parked, command: bytes, run: _Run) -> tuple[int, str, bool, bool]:
     collector = OutputCollector(run.max_output_chars)
+    read_fd, parked.output_fd = parked.output_fd, -1  # the pipe below owns it now
     try:
-        stream, transport = await connect_pipe(parked.output_fd)
+        output = OutputPipe(read_fd, collector, run.on_output)
     except BaseException:
-        parked.output_fd = -1  # closed by now
         await asyncio.shield(_discard(parked))
         raise
-    parked.output_fd = -1  # the transport owns it now
     try:
         try:
             parked.send(command)
         except StaleSandbox:
             await _discard(parked)
             raise
-        reader = asyncio.create_task(pump(stream, collector, run.on_output))
-        timed_out = await supervise(parked, parked.cgroup, reader, run.timeout_s)
+        timed_out = await supervise(parked, parked.cgroup, output, run.timeout_s)
     finally:
-        transport.close()
+        output.close()
         parked.release()
         if parked.cgroup is not None:
             await asyncio.shield(parked.cgroup.destroy())
@@ -296,7 +290,12 @@ async def _execute(
     pass_fds: tuple[int, ...],
 ) -> tuple[int, str, bool, bool]:
     collector = OutputCollector(run.max_output_chars)
-    write_fd, stream, transport = await open_pipe()
+    read_fd, write_fd = os.pipe()
+    try:
+        output = OutputPipe(read_fd, collector, run.on_output)
+    except BaseException:
+        os.close(write_fd)
+        raise
     try:
         try:
             proc = await asyncio.create_subprocess_exec(
@@ -311,8 +310,7 @@ async def _execute(
             )
         finally:
             os.close(write_fd)
-        reader = asyncio.create_task(pump(stream, collector, run.on_output))
-        timed_out = await supervise(proc, cgroup, reader, run.timeout_s)
+        timed_out = await supervise(proc, cgroup, output, run.timeout_s)
     finally:
-        transport.close()
+        output.close()
     return outcome(proc, collector, timed_out)

@@ -49,29 +49,85 @@ class Process(Protocol):
     async def wait(self) -> int: ...
 
 
-async def pump(
-    stream: asyncio.StreamReader, collector: OutputCollector, on_output: OutputCallback | None
-) -> None:
-    """Feed the command's output to `collector` (and `on_output`) until EOF."""
-    while chunk := await stream.read(_CHUNK):
-        collector.feed(chunk)
-        if on_output is not None:
-            on_output(chunk)
+class OutputPipe:
+    """The read end of a command's output pipe, read by the event loop as data comes.
 
+    Each chunk goes to the collector (and `on_output`) from the loop's reader callback:
+    no stream, transport or task per command. `done` is resolved at EOF (everything
+    holding the write end is gone), or with the exception `on_output` raised.
+    """
 
-async def _finish_reader(reader: asyncio.Task[None]) -> None:
-    """Wait briefly for EOF (everything holding the pipe is dead), then give up."""
-    done, _ = await asyncio.wait({reader}, timeout=_DRAIN_GRACE_S)
-    if not done:
-        reader.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await reader
+    def __init__(
+        self, read_fd: int, collector: OutputCollector, on_output: OutputCallback | None
+    ) -> None:
+        """Start reading `read_fd` (owned from now on: `close` closes it).
+
+        Args:
+            read_fd: The read end of the pipe.
+            collector: Where the output goes.
+            on_output: Also called with each raw chunk, if given.
+        """
+        self._fd = read_fd
+        self._collector = collector
+        self._on_output = on_output
+        self._loop = asyncio.get_running_loop()
+        self.done: asyncio.Future[None] = self._loop.create_future()
+        try:
+            os.set_blocking(read_fd, False)
+            self._loop.add_reader(read_fd, self._read)
+        except BaseException:
+            self._fd = -1
+            os.close(read_fd)
+            raise
+
+    def _read(self) -> None:
+        try:
+            chunk = os.read(self._fd, _CHUNK)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            chunk = b""
+        if not chunk:
+            self.close()
+            return
+        try:
+            self._collector.feed(chunk)
+            if self._on_output is not None:
+                self._on_output(chunk)
+        except Exception as exc:  # given to whoever awaits `done`
+            if not self.done.done():
+                self.done.set_exception(exc)
+            self.close()
+
+    def close(self) -> None:
+        """Stop reading and close the pipe (what is not read by now is dropped)."""
+        if self._fd >= 0:
+            fd, self._fd = self._fd, -1
+            self._loop.remove_reader(fd)
+            os.close(fd)
+        if not self.done.done():
+            self.done.set_result(None)
+
+    async def finish(self) -> None:
+        """Wait briefly for EOF (everything holding the pipe is dead), then give up.
+
+        Raises:
+            Exception: What `on_output` raised.
+        """
+        if not self.done.done():
+            give_up = self._loop.call_later(_DRAIN_GRACE_S, self.close)
+            try:
+                await asyncio.shield(self.done)
+            finally:
+                give_up.cancel()
+        self.done.result()
 
 
 async def _wait(proc: Process, timeout_s: float) -> bool:
     """Wait for the process; on timeout kill its group and return True."""
     try:
-        await asyncio.wait_for(proc.wait(), timeout_s)
+        async with asyncio.timeout(timeout_s):
+            await proc.wait()
     except TimeoutError:
         kill_group(proc.pid)
         await proc.wait()
@@ -79,46 +135,22 @@ async def _wait(proc: Process, timeout_s: float) -> bool:
     return False
 
 
-async def cleanup(proc: Process, cgroup: PidsCgroup | None, reader: asyncio.Task[None]) -> None:
+async def cleanup(proc: Process, cgroup: PidsCgroup | None, output: OutputPipe) -> None:
     """Kill whatever the command left behind and collect the rest of its output."""
     kill_group(proc.pid)
     if proc.returncode is None:
         await proc.wait()
     if cgroup is not None:
         await cgroup.destroy()
-    await _finish_reader(reader)
-
-
-async def connect_pipe(
-    read_fd: int,
-) -> tuple[asyncio.StreamReader, asyncio.ReadTransport]:
-    """A stream over the read end of the command's output pipe (closed on failure)."""
-    stream = asyncio.StreamReader(limit=_CHUNK)
-    loop = asyncio.get_running_loop()
-    try:
-        pipe = os.fdopen(read_fd, "rb", buffering=0)
-    except BaseException:
-        os.close(read_fd)
-        raise
-    transport, _ = await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stream), pipe)
-    return stream, transport
-
-
-async def open_pipe() -> tuple[int, asyncio.StreamReader, asyncio.ReadTransport]:
-    """A pipe whose write end is the command's stdout and stderr; we own the read end."""
-    read_fd, write_fd = os.pipe()
-    try:
-        stream, transport = await connect_pipe(read_fd)
-    except BaseException:
-        os.close(write_fd)
-        raise
-    return write_fd, stream, transport
+    await output.finish()
 
 
 async def supervise(
-    proc: Process, cgroup: PidsCgroup | None, reader: asyncio.Task[None], timeout_s: float
+    proc: Process, cgroup: PidsCgroup | None, output: OutputPipe, timeout_s: float
 ) -> bool:
     """Wait for the command (killing it at the timeout or on cancellation), then clean up.
+
+    The caller closes `output` afterwards, whatever happened.
 
     Returns:
         Whether it was killed at the timeout.
@@ -127,9 +159,9 @@ async def supervise(
         timed_out = await _wait(proc, timeout_s)
     except BaseException:
         kill_group(proc.pid)
-        await asyncio.shield(cleanup(proc, cgroup, reader))
+        await asyncio.shield(cleanup(proc, cgroup, output))
         raise
-    await cleanup(proc, cgroup, reader)
+    await cleanup(proc, cgroup, output)
     return timed_out
 
 

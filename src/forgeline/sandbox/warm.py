@@ -228,8 +228,11 @@ class Parked:
             self.cgroup.destroy_sync()
 
 
-def spawn_parked(launch: SandboxLaunch, limits: ResourceLimits) -> Parked:
-    """Start a sandbox for `launch` that waits for its command.
+def spawn_parked(key: WarmKey) -> Parked:
+    """Start the sandbox `key` describes, waiting for its command.
+
+    `key.program` is the one `warm_key` built for the command that parks it, so the
+    arguments are built once per command; the descriptors are filled in here.
 
     Raises:
         OSError: The launcher could not be started.
@@ -237,13 +240,12 @@ def spawn_parked(launch: SandboxLaunch, limits: ResourceLimits) -> Parked:
     """
     command_r, command_w = os.pipe()
     output_r, output_w = os.pipe()
-    cgroup = PidsCgroup.create(max_pids=limits.processes)
+    cgroup = PidsCgroup.create(max_pids=key.limits.processes)
     try:
         with sandbox_fds() as fds:
-            program = launch.program(fds, reader_program(command_r))
-            template = _template(program[: -len(reader_program(command_r))], fds)
-            identity = path_identity(template)  # before bubblewrap mounts anything
-            popen = _start(program, limits, cgroup, (*fds.all, command_r), output_w)
+            program = [*_with_fds(key.program, fds), *reader_program(command_r)]
+            identity = path_identity(key.program)  # before bubblewrap mounts anything
+            popen = _start(program, key.limits, cgroup, (*fds.all, command_r), output_w)
     except BaseException:
         for fd in (command_w, output_r):
             os.close(fd)
@@ -253,24 +255,23 @@ def spawn_parked(launch: SandboxLaunch, limits: ResourceLimits) -> Parked:
     finally:
         os.close(command_r)
         os.close(output_w)
-    key = WarmKey(program=template, limits=limits)
     return Parked(key, popen, _pidfd(popen), output_r, command_w, cgroup, identity)
 
 
-def _template(program: list[str], fds: SandboxFds) -> tuple[str, ...]:
-    """`program` with `_PLACEHOLDER_FDS` for `fds`: what `warm_key` builds.
+def _with_fds(template: tuple[str, ...], fds: SandboxFds) -> list[str]:
+    """`template` (from `warm_key`) with `fds` for `_PLACEHOLDER_FDS`.
 
     Before `--clearenv` every argument is an option, a number of ours or an absolute
     path, so `--seccomp` and `--file` there are the options themselves.
     """
-    out = list(program)
+    out = list(template)
     end = out.index("--clearenv") if "--clearenv" in out else len(out)
     for index in range(end - 1):
-        if out[index] == "--seccomp" and out[index + 1] == str(fds.seccomp):
-            out[index + 1] = str(_PLACEHOLDER_FDS.seccomp)
-        elif out[index] == "--file" and out[index + 1] == str(fds.gitconfig):
-            out[index + 1] = str(_PLACEHOLDER_FDS.gitconfig)
-    return tuple(out)
+        if out[index] == "--seccomp" and out[index + 1] == str(_PLACEHOLDER_FDS.seccomp):
+            out[index + 1] = str(fds.seccomp)
+        elif out[index] == "--file" and out[index + 1] == str(_PLACEHOLDER_FDS.gitconfig):
+            out[index + 1] = str(fds.gitconfig)
+    return out
 
 
 def _start(
