@@ -253,18 +253,21 @@ class PidsCgroup:
     async def destroy(self) -> None:
         """Kill every process left in the cgroup until it is empty, and remove it.
 
-        Usually it is empty by now, so the first removal works and nothing is read.
+        The caller has killed the command's process group: the first pause gives what
+        it killed (usually bubblewrap's namespace init) time to exit before any is read.
         """
-        for pause in _pauses():
+        for attempt, pause in enumerate(_pauses()):
             if self._removed():
                 return
-            self._kill_all()
+            if attempt:
+                self._kill_all()
             await asyncio.sleep(pause)
 
     def destroy_sync(self) -> None:
         """`destroy` for code outside an event loop (exit handlers, threads)."""
-        for pause in _pauses():
+        for attempt, pause in enumerate(_pauses()):
             if self._removed():
                 return
-            self._kill_all()
+            if attempt:
+                self._kill_all()
             time.sleep(pause)
