@@ -229,10 +229,7 @@ class Parked:
 
 
 def spawn_parked(key: WarmKey) -> Parked:
-    """Start the sandbox `key` describes, waiting for its command.
-
-    `key.program` is the one `warm_key` built for the command that parks it, so the
-    arguments are built once per command; the descriptors are filled in here.
+    """Start the sandbox `key` describes (as `warm_key` built it), waiting for its command.
 
     Raises:
         OSError: The launcher could not be started.
