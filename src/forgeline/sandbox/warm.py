@@ -5,9 +5,10 @@ than running a short command in it: the launcher joins a fresh pids cgroup (the 
 waits for a kernel RCU grace period), then bubblewrap builds the namespaces, the mounts
 and the seccomp filter. None of that depends on the command. So after each command the
 runner parks the next one's sandbox (`spawn_parked`): the same launcher, cgroup, limits
-and `bwrap` arguments as a cold start, but inside, instead of the command, a bash that
-reads the command from a pipe (`reader_program`) and `exec`s `/bin/bash -o pipefail -c
-<command>`: the process a cold start runs, with the same pid, environment and limits.
+and `bwrap` arguments as a cold start (those built for the command just run), but
+inside, instead of the command, a bash that reads the command from a pipe
+(`reader_program`) and `exec`s `/bin/bash -o pipefail -c <command>`: the process a cold
+start runs, with the same pid, environment and limits.
 
 A parked sandbox is used only for a command that would get the very same sandbox now:
 the same `bwrap` arguments (built again for every command from the policy and the file
