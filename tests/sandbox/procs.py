@@ -7,13 +7,17 @@ from pathlib import Path
 
 
 def processes_with(marker: str) -> list[int]:
-    """Pids of live (non-zombie) processes whose command line contains `marker`."""
+    """Pids of live (non-zombie) processes whose command line contains `marker`.
+
+    The arguments are joined with spaces, so `sleep 1000.5` finds the `sleep` process
+    itself, not only a shell whose command string holds it.
+    """
     found: list[int] = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit() or int(entry) == os.getpid():
             continue
         try:
-            cmdline = Path("/proc", entry, "cmdline").read_bytes()
+            cmdline = Path("/proc", entry, "cmdline").read_bytes().replace(b"\0", b" ")
         except OSError:
             continue
         if marker.encode() in cmdline and not is_zombie(int(entry)):

@@ -72,6 +72,30 @@ async def test_warm_and_cold_commands_start_alike(policy: SandboxPolicy) -> None
     assert "/bin/bash 2 1 hBc\n0 1 2 3 \n" in warm.output  # pid 2; no inherited descriptor
 
 
+async def test_the_command_is_the_shells_execution_string_warm_and_cold(
+    policy: SandboxPolicy,
+) -> None:
+    command = 'echo "$BASH_EXECUTION_STRING"; echo "${c-unset}"; set | grep -c "^c="'
+    await run_command("true", policy, timeout_s=10)
+    warm = await run_command(command, policy, timeout_s=10)
+    WARM.enabled = False
+    cold = await run_command(command, policy, timeout_s=10)
+    assert warm.output == cold.output == command + "\nunset\n0\n"
+
+
+async def test_a_syntax_error_fails_alike_warm_and_cold(policy: SandboxPolicy) -> None:
+    command = "echo before\nif then\necho after"
+    await run_command("true", policy, timeout_s=10)
+    warm = await run_command(command, policy, timeout_s=10)
+    WARM.enabled = False
+    cold = await run_command(command, policy, timeout_s=10)
+    assert warm.exit_code == cold.exit_code == 2
+    for result in (warm, cold):
+        assert result.output.startswith("before\n")
+        assert "line 2: syntax error near unexpected token `then'" in result.output
+        assert "after" not in result.output
+
+
 async def test_a_replaced_writable_directory_is_never_seen_through_an_old_mount(
     policy: SandboxPolicy, workspace: Path
 ) -> None:

@@ -5,10 +5,11 @@ than running a short command in it: the launcher joins a fresh pids cgroup (the 
 waits for a kernel RCU grace period), then bubblewrap builds the namespaces, the mounts
 and the seccomp filter. None of that depends on the command. So after each command the
 runner parks the next one's sandbox (`spawn_parked`): the same launcher, cgroup, limits
-and `bwrap` arguments as a cold start (those built for the command just run), but
-inside, instead of the command, a bash that reads the command from a pipe
-(`reader_program`) and `exec`s `/bin/bash -o pipefail -c <command>`: the process a cold
-start runs, with the same pid, environment and limits.
+and `bwrap` arguments as a cold start (those built for the command just run), and inside
+the same `/bin/bash -o pipefail -c` with the same pid, environment, limits and options,
+whose script reads the command from a pipe and `eval`s it (`reader_program`). What the
+command (or `ps`) can tell apart: a syntax error is reported at `eval:`, not `-c:`; the
+shell's arguments are that script; the last simple command is forked, not `exec`ed.
 
 A parked sandbox is used only for a command that would get the very same sandbox now:
 the same `bwrap` arguments (built again for every command from the policy and the file
@@ -50,6 +51,7 @@ MAX_WARM_COMMAND = 4096
 MAX_PARKED = 16
 MAX_IDLE_S = 300.0
 
+_COMMAND = "BASH_EXECUTION_STRING"
 _STARTUP_ENV = frozenset({"BASH_ENV", "ENV", "SHELLOPTS", "BASHOPTS", "PS4"})
 _PLACEHOLDER_FDS = SandboxFds(seccomp=-1, gitconfig=-1)
 _LAUNCHER_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
@@ -118,8 +120,7 @@ def path_identity(argv: Sequence[str]) -> Identity:
 
 
 def warm_env(env: Mapping[str, str]) -> bool:
-    """Whether a sandbox with this environment may be parked: nothing in it makes the
-    reader's bash run code or print anything at start-up (`BASH_ENV`, `SHELLOPTS`...)."""
+    """Whether it may be parked: nothing makes bash run code at start-up (`BASH_ENV`...)."""
     return not any(name in _STARTUP_ENV or name.startswith("BASH_FUNC_") for name in env)
 
 
@@ -129,10 +130,10 @@ def warm_command(command: bytes) -> bool:
 
 
 def reader_program(fd: int) -> list[str]:
-    """The parked sandbox's program: read the command from `fd`, close it, exec the shell."""
-    shell = " ".join(SHELL)
-    script = f'IFS= read -r -d "" c <&{fd} || exit 125; exec {fd}<&-; exec {shell} "$c"'
-    return ["/bin/bash", "-c", script]
+    """`SHELL` with a script that reads the command from `fd` into `BASH_EXECUTION_STRING`
+    (where `bash -c` keeps it), closes `fd` and `eval`s it (no second shell is started)."""
+    script = f'IFS= read -r -d "" {_COMMAND} <&{fd} || exit 125; exec {fd}<&-; eval "${_COMMAND}"'
+    return [*SHELL, script]
 
 
 class StaleSandbox(Exception):
