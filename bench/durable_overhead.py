@@ -32,13 +32,15 @@ PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
 
 
-async def agent_run(workspace: str, turns: int, *, durable: bool) -> float:
+async def agent_run(workspace: str, turns: int, *, project_id: str | None = None) -> float:
     """Seconds for one run of `turns` Glob turns plus the final turn."""
     from forgeline.agents.loop import Outcome, run_agent, run_directly
     from forgeline.domain.events import ListSink
     from forgeline.domain.messages import Message
     from forgeline.llm.scripted import Script, ScriptedModel, ScriptedToolCall, ScriptedTurn
-    from forgeline.orchestrator.engine import step as durable_step
+    from forgeline.orchestrator.engine import workflow_id
+    from forgeline.orchestrator.journal import Journal
+    from forgeline.orchestrator.runtime import current
     from forgeline.tools.base import ToolContext
 
     script_turns = [
@@ -52,6 +54,10 @@ async def agent_run(workspace: str, turns: int, *, durable: bool) -> float:
     script_turns.append(ScriptedTurn(text="done"))
     model = ScriptedModel(Script(agents={"bench": script_turns}), agent="bench", label="bench")
     ctx = ToolContext(workspace=Path(workspace), agent="bench")
+    steps = run_directly
+    if project_id is not None:
+        journal = Journal(current().store, project_id=project_id, workflow_id=workflow_id())
+        steps = journal.step
     started = time.perf_counter()
     result = await run_agent(
         agent="bench",
@@ -61,7 +67,7 @@ async def agent_run(workspace: str, turns: int, *, durable: bool) -> float:
         ctx=ctx,
         messages=[Message(role="user", text="Look for files.")],
         sink=ListSink(),
-        steps=durable_step if durable else run_directly,
+        steps=steps,
     )
     elapsed = time.perf_counter() - started
     if result.outcome != Outcome.COMPLETED or result.steps != turns + 1:
@@ -70,9 +76,9 @@ async def agent_run(workspace: str, turns: int, *, durable: bool) -> float:
 
 
 @DBOS.workflow()
-async def bench_durable_workflow(workspace: str, turns: int) -> float:
-    """The agent run inside a workflow, every model and tool call a DBOS step."""
-    return await agent_run(workspace, turns, durable=True)
+async def bench_durable_workflow(project_id: str, workspace: str, turns: int) -> float:
+    """The agent run inside a workflow, every model and tool call a durable step."""
+    return await agent_run(workspace, turns, project_id=project_id)
 
 
 async def child(database: str, turns: int, reps: int) -> dict[str, Any]:
@@ -86,21 +92,24 @@ async def child(database: str, turns: int, reps: int) -> dict[str, Any]:
     url = None if database == "sqlite" else PG_URL.format(name=database)
     runtime = await start_runtime(Settings(home=home, database_url=url), role="bench")
     try:
-        await agent_run(str(workspace), 5, durable=False)  # warm up imports and caches
-        await _durable(str(workspace), 5)
+        project = await runtime.store.create_project(
+            feature_request="bench", phases=["research"], workspace=str(home), slug="b", branch="b"
+        )
+        await agent_run(str(workspace), 5)  # warm up imports and caches
+        await _durable(project.id, str(workspace), 5)
         direct, durable, outside = [], [], []
         for _ in range(reps):
-            direct.append(await agent_run(str(workspace), turns, durable=False))
+            direct.append(await agent_run(str(workspace), turns))
             started = time.perf_counter()
-            durable.append(await _durable(str(workspace), turns))
+            durable.append(await _durable(project.id, str(workspace), turns))
             outside.append(time.perf_counter() - started)
     finally:
         await runtime.stop()
     return {"direct": direct, "durable": durable, "outside": outside}
 
 
-async def _durable(workspace: str, turns: int) -> float:
-    handle = await DBOS.start_workflow_async(bench_durable_workflow, workspace, turns)
+async def _durable(project_id: str, workspace: str, turns: int) -> float:
+    handle = await DBOS.start_workflow_async(bench_durable_workflow, project_id, workspace, turns)
     inside: float = await handle.get_result()
     return inside
 

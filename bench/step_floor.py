@@ -1,7 +1,7 @@
 """Forgeline's own CPU per agent step against the machine's floor (issue 10).
 
 A durable scripted agent run, as a real task runs: inside a `@DBOS.workflow()`, every
-model call and tool call a DBOS step (`durable_step`), events through `DurableSink`
+model call and tool call a durable step (`orchestrator.journal`), events through `DurableSink`
 (store + bus + task log), the budget through `ProjectBudget`. N turns, each one model
 call and one tool call, then a final text turn:
 
@@ -91,7 +91,7 @@ async def agent_run(project_id: str, workspace: str, tool: str, turns: int) -> i
     from forgeline.llm.scripted import Script, ScriptedModel, ScriptedToolCall, ScriptedTurn
     from forgeline.orchestrator.budget import ProjectBudget
     from forgeline.orchestrator.durable import DurableSink
-    from forgeline.orchestrator.engine import step as durable_step
+    from forgeline.orchestrator.journal import Journal
     from forgeline.orchestrator.runtime import current
     from forgeline.sandbox.policy import with_settings
     from forgeline.sandbox.spec import SandboxPolicy
@@ -121,7 +121,7 @@ async def agent_run(project_id: str, workspace: str, tool: str, turns: int) -> i
         ctx=ctx,
         messages=[Message(role="user", text="Read the file many times.")],
         sink=DurableSink(runtime, project_id=project_id, workflow_id=task_id, ws=ws),
-        steps=durable_step,
+        steps=Journal(runtime.store, project_id=project_id, workflow_id=task_id).step,
         spend=ProjectBudget(runtime, project_id=project_id, task_id=task_id, agent="bench"),
     )
     if result.outcome != Outcome.COMPLETED or result.steps != turns + 1:

@@ -1,9 +1,10 @@
 """The durable engine seam: every call Forgeline makes into DBOS goes through here.
 
 Apart from `workflows` (which declares the workflow entry points with `@DBOS.workflow`),
-no module imports `dbos`. Phases never call this module directly either: they get a
-`Steps` function and a `ChildRunner` (see `orchestrator.ports`), so their logic runs
-in-process in tests, without DBOS and without a database.
+no module imports `dbos`. Durable steps are not DBOS steps: they are recorded in
+Forgeline's own database (`orchestrator.journal`). Phases never call this module
+directly either: they get a `PhaseEngine` (see `orchestrator.ports`), so their logic
+runs in-process in tests, without DBOS and without a database.
 """
 
 from __future__ import annotations
@@ -11,18 +12,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from dbos import DBOS, SetWorkflowID, WorkflowHandleAsync
 from dbos._error import DBOSAwaitedWorkflowCancelledError, DBOSNonExistentWorkflowError
 
-from forgeline.domain.errors import NotFoundError
+from forgeline.domain.errors import ForgelineError, NotFoundError
 from forgeline.store.engine import WalConnection
-
-T = TypeVar("T")
 
 log = logging.getLogger("forgeline.engine")
 
@@ -111,14 +110,16 @@ def _quiet_logging(log_file: Path) -> None:
     logger.addHandler(handler)
 
 
-async def step(name: str, fn: Callable[[], Awaitable[T]]) -> T:
-    """Run `fn` as a durable step: done once, its result replayed after a crash."""
+def workflow_id() -> str:
+    """The id of the workflow the caller runs in.
 
-    async def call() -> T:
-        return await fn()
-
-    result: T = await DBOS.run_step_async({"name": name}, call)
-    return result
+    Raises:
+        ForgelineError: The caller is not inside a workflow.
+    """
+    current = DBOS.workflow_id
+    if current is None:
+        raise ForgelineError("not inside a workflow")
+    return current
 
 
 async def recv(topic: str, *, timeout_s: float) -> object | None:

@@ -23,6 +23,7 @@ from forgeline.domain.results import (
 from forgeline.orchestrator import engine, lifecycle
 from forgeline.orchestrator.context import PhaseContext
 from forgeline.orchestrator.durable import create_child_task
+from forgeline.orchestrator.journal import Journal
 from forgeline.orchestrator.phases import (
     documentation,
     implementation,
@@ -48,10 +49,14 @@ PHASE_BODIES: dict[str, PhaseBody] = {
 
 
 class DurableEngine:
-    """`PhaseEngine` over DBOS: steps are DBOS steps, children are child workflows."""
+    """`PhaseEngine` of one workflow run: steps in the journal, children as DBOS workflows."""
+
+    def __init__(self, project_id: str) -> None:
+        store = current().store
+        self._journal = Journal(store, project_id=project_id, workflow_id=engine.workflow_id())
 
     async def step(self, name: str, fn: Callable[[], Awaitable[T]]) -> T:
-        return await engine.step(name, fn)
+        return await self._journal.step(name, fn)
 
     async def recv(self, topic: str, *, timeout_s: float) -> object | None:
         return await engine.recv(topic, timeout_s=timeout_s)
@@ -72,7 +77,9 @@ class DurableEngine:
 async def phase_workflow(project_id: str, task_id: str, phase: str) -> JsonObject:
     """Run one phase's task to its end."""
     body = PHASE_BODIES[phase]
-    outcome = await run_task(current(), DurableEngine(), (project_id, task_id), phase, body)
+    outcome = await run_task(
+        current(), DurableEngine(project_id), (project_id, task_id), phase, body
+    )
     return outcome.to_json()
 
 
@@ -85,7 +92,9 @@ async def overwatcher_workflow(project_id: str, task_id: str, spec: JsonObject) 
         return await overwatch.run(ctx, parsed)
 
     ids = (project_id, task_id)
-    outcome = await run_task(current(), DurableEngine(), ids, "implementation", body, quiet=True)
+    outcome = await run_task(
+        current(), DurableEngine(project_id), ids, "implementation", body, quiet=True
+    )
     return outcome.to_json()
 
 
@@ -93,14 +102,16 @@ async def overwatcher_workflow(project_id: str, task_id: str, spec: JsonObject) 
 async def iterate_workflow(project_id: str, task_id: str) -> JsonObject:
     """One GitHub review round of a project (DESIGN §13)."""
     ids = (project_id, task_id)
-    outcome = await run_task(current(), DurableEngine(), ids, "implementation", iterate.run)
+    outcome = await run_task(
+        current(), DurableEngine(project_id), ids, "implementation", iterate.run
+    )
     return outcome.to_json()
 
 
 @DBOS.workflow()
 async def pipeline_workflow(project_id: str, task_id: str, phase_list: list[str]) -> JsonObject:
     """Run phases one after another (what `forgeline run` does); stop at the first failure."""
-    runtime, durable = current(), DurableEngine()
+    runtime, durable = current(), DurableEngine(project_id)
     track(runtime, task_id)
     task = await lifecycle.task_status(runtime, task_id, "running", workflow_id=task_id)
     done = PipelineResult()

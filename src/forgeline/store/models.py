@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -163,6 +164,20 @@ class UsageRow(Base):
     cache_write_tokens: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
     calls: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     cost_usd: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class StepRow(Base):
+    """One durable step's outcome (`orchestrator.journal`): a workflow's N-th step."""
+
+    __tablename__ = "steps"
+
+    workflow_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    project_id: Mapped[str] = _project_fk()
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    output: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
 
 

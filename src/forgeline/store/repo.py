@@ -6,6 +6,7 @@ from forgeline.store.engine import create_engine, normalize_database_url
 from forgeline.store.events import EventsMixin
 from forgeline.store.findings import FindingsMixin
 from forgeline.store.github import GitHubMixin
+from forgeline.store.journal import JournalMixin
 from forgeline.store.migrate import upgrade
 from forgeline.store.projects import ProjectsMixin
 from forgeline.store.questions import QuestionsMixin
@@ -14,9 +15,16 @@ from forgeline.store.usage import UsageMixin
 
 
 class Store(
-    ProjectsMixin, TasksMixin, QuestionsMixin, EventsMixin, UsageMixin, FindingsMixin, GitHubMixin
+    ProjectsMixin,
+    TasksMixin,
+    QuestionsMixin,
+    EventsMixin,
+    UsageMixin,
+    FindingsMixin,
+    GitHubMixin,
+    JournalMixin,
 ):
-    """Projects, repositories, tasks, questions, events, usage and findings.
+    """Projects, repositories, tasks, questions, events, usage, findings and durable steps.
 
     Every method runs in its own transaction and returns plain records
     (`forgeline.store.schemas`, `forgeline.domain.events.Event`). Get one with
