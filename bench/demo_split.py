@@ -1,8 +1,8 @@
 """Split the demo's wall time into model time, tool time and Forgeline's own time.
 
 Runs `forgeline demo` in-process (scripted model, no LLM) in a temporary
-FORGELINE_HOME, then reads every DBOS step of every workflow from `dbos.db`
-(`operation_outputs`: function_name, started_at_epoch_ms, completed_at_epoch_ms).
+FORGELINE_HOME, then reads every durable step of every workflow from the step
+journal in `forgeline.db` (`steps`: name, started_at, created_at = when it ended).
 
 Two views, because overwatchers run concurrently with each other:
 
@@ -11,7 +11,7 @@ Two views, because overwatchers run concurrently with each other:
 * wall-clock attribution: every millisecond of the pipeline's wall time is given to
   one bucket, by priority: a model call in flight > a tool call in flight > another
   Forgeline durable step (git, store) > waiting for the (automatic) answer >
-  the rest, which is Forgeline's untracked own time (event writes, DBOS
+  the rest, which is Forgeline's untracked own time (event writes, DBOS workflow
   checkpoints, workflow starts, Python).
 
 Usage: .venv/bin/python bench/demo_split.py [--quick] [--runs N]
@@ -43,7 +43,7 @@ LABELS = {
     "tool": "tool calls",
     "step": "other durable steps (git, store)",
     "answer": "waiting for the auto-answer",
-    "own": "Forgeline untracked (events, DBOS, Python)",
+    "own": "Forgeline untracked (events, workflows, Python)",
 }
 
 
@@ -74,16 +74,14 @@ class RunResult:
 
 
 def read_steps(home: Path) -> list[Step]:
-    """Every completed DBOS step, except the waits on child workflows."""
-    with contextlib.closing(sqlite3.connect(home / "dbos.db")) as db:
-        rows = db.execute(
-            "SELECT workflow_uuid, function_name, started_at_epoch_ms, completed_at_epoch_ms "
-            "FROM operation_outputs WHERE started_at_epoch_ms IS NOT NULL "
-            "AND completed_at_epoch_ms IS NOT NULL"
-        ).fetchall()
-    steps = [Step(w, n, s / 1000, e / 1000) for w, n, s, e in rows]
-    skip = ("DBOS.", "phase_workflow", "overwatcher_workflow")
-    return [s for s in steps if not s.name.startswith(skip)]
+    """Every recorded durable step (the step journal's rows)."""
+    with contextlib.closing(sqlite3.connect(home / "forgeline.db")) as db:
+        rows = db.execute("SELECT workflow_id, name, started_at, created_at FROM steps").fetchall()
+    return [Step(w, n, _epoch(s), _epoch(e)) for w, n, s, e in rows]
+
+
+def _epoch(ts: object) -> float:
+    return datetime.fromisoformat(str(ts)).replace(tzinfo=UTC).timestamp()
 
 
 def read_answer_waits(home: Path) -> list[tuple[float, float]]:
@@ -207,7 +205,7 @@ def report(results: list[RunResult]) -> str:
     lines = [
         f"Runs: {len(results)} (medians shown). Demo end to end (in-process `demo_command`, "
         f"incl. runtime start, clone, summary, stop): {total:.2f} s; pipeline (first to last "
-        f"DBOS step): {pipeline:.2f} s; outside the pipeline: {total - pipeline:.2f} s.",
+        f"durable step): {pipeline:.2f} s; outside the pipeline: {total - pipeline:.2f} s.",
         "",
         "Wall-clock attribution of the pipeline (priority model > tool > step > answer > own) "
         "and summed step time over all workflows (overwatchers overlap):",

@@ -1,9 +1,10 @@
-"""Per-call overhead of durability: run_agent with DBOS steps vs without, SQLite and PostgreSQL.
+"""Per-call overhead of durability: run_agent with durable steps vs without, SQLite and PostgreSQL.
 
 A scripted model makes N turns that each call `Glob` on an empty directory (a distinct
 pattern each time, so loop detection stays quiet), then a final text turn. The same run
 goes once with `steps=run_directly` and once inside a DBOS workflow with
-`steps=durable_step` (each model call and each tool call is a DBOS step), with the
+`steps=Journal(...).step` (each model call and each tool call is a durable step of the
+step journal, as in a real task), with the
 runtime started by `start_runtime(Settings(home=tmp, database_url=...), role="bench")`.
 PostgreSQL uses a throwaway database on postgresql://postgres@127.0.0.1:5432, dropped
 afterwards. Each database runs in its own child process (one DBOS engine per process).
@@ -185,7 +186,7 @@ def main() -> None:
             table(headers, rows),
             "",
             "`direct` is `run_agent(..., steps=run_directly)`; `durable` is the same run "
-            "inside a `@DBOS.workflow()` with `steps=durable_step` (timed inside the "
+            "inside a `@DBOS.workflow()` with the step journal's steps (timed inside the "
             "workflow). `extra ms/turn` is the durability cost of one model call plus one "
             "tool call; `extra ms/step` is half that. `workflow start+end` is the time "
             "outside the agent run: starting the workflow and fetching its result. "

@@ -14,7 +14,7 @@ whole workflow (start to result), divided by N. The floor, measured in the same 
 right before: one bare `bwrap ... cat` (CPU of this process spawning it plus the
 child's) plus one raw `sqlite3` `INSERT` + `COMMIT` of a 1 KB row into a database in WAL
 mode with `synchronous=NORMAL` (with Bash), or the INSERT + COMMIT alone (without).
-Goals: <= 2x the floor with Bash, <= 1.5x without. Each database runs in its own child
+Goals: <= 1.5x the floor with Bash, <= 2x without. Each database runs in its own child
 process (one DBOS engine per process); PostgreSQL uses a throwaway database.
 
 Usage: .venv/bin/python bench/step_floor.py [--quick] [--turns N] [--profile FILE]
@@ -44,7 +44,8 @@ from loop_overhead import FILE_NAME, make_workspace
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-GOALS = {"Bash": 2.0, "Read": 1.5}
+GOALS = {"Bash": 1.5, "Read": 2.0}
+"""The issue's goals: "with and without `Bash`: <= 1.5x and <= 2x" the floor."""
 
 
 def cpu_now() -> float:
@@ -227,6 +228,8 @@ def postgres(turns: int, profile: str | None) -> dict[str, Any]:
 def rows(label: str, data: dict[str, Any]) -> list[list[str]]:
     out = []
     for tool, goal in GOALS.items():
+        if tool not in data:
+            continue  # left out with BENCH_TOOLS
         floor = data["write"] + (data["spawn"] if tool == "Bash" else 0.0)
         ratio = data[tool]["cpu"] / floor
         verdict = "met" if ratio <= goal else "not met"

@@ -118,7 +118,7 @@ async def test_a_replay_that_takes_another_path_is_refused(store: Store) -> None
     journal, project_id, wid = await journal_for(store)
     await journal.step("model", Counter())
     again = Journal(store, project_id=project_id, workflow_id=wid)
-    with pytest.raises(ReplayMismatch, match="replayed step 0 as 'tool:Bash'.*'model'"):
+    with pytest.raises(ReplayMismatch, match=r"replayed step 0 as 'tool:Bash'.*'model'"):
         await again.step("tool:Bash", Counter())
 
 

@@ -15,10 +15,25 @@ from pathlib import Path, PurePath
 from forgeline.domain.errors import ToolError
 from forgeline.tools.base import ToolContext
 
+_ROOTS: dict[Path, Path] = {}
+_MAX_ROOTS = 1024
+
 
 def workspace_root(ctx: ToolContext) -> Path:
-    """The resolved workspace root of `ctx`."""
-    return ctx.workspace.resolve()
+    """The resolved workspace root of `ctx` (resolved once per root: every call of every
+    file tool needs it, and `Path.resolve` walks each component with `lstat`).
+
+    Only a root that exists as a directory is remembered. The sandbox cannot move or
+    replace it: it is the mount point of the agent's workspace.
+    """
+    root = _ROOTS.get(ctx.workspace)
+    if root is None:
+        root = ctx.workspace.resolve()
+        if root.is_dir():
+            if len(_ROOTS) >= _MAX_ROOTS:
+                _ROOTS.clear()
+            _ROOTS[ctx.workspace] = root
+    return root
 
 
 def resolve_in_workspace(path: str, ctx: ToolContext) -> Path:
