@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -85,11 +86,32 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
         # The busy timeout first: switching a fresh file to WAL takes a lock that another
         # process opening the same database may hold for a moment.
         cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
-        cursor.execute("PRAGMA journal_mode=WAL")
+        _switch_to_wal(cursor)
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
     finally:
         cursor.close()
+
+
+WAL_ATTEMPTS, WAL_RETRY_S = 100, 0.02
+
+
+def _switch_to_wal(cursor: Any) -> None:
+    """`PRAGMA journal_mode=WAL`, retried while another connection holds the file.
+
+    SQLite does not always call the busy handler for this switch: on a fresh file that
+    several stores open at once it can fail at once with "database is locked". Once
+    the file is in WAL mode (which persists) the statement changes nothing and
+    returns at once.
+    """
+    for attempt in range(WAL_ATTEMPTS):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except Exception as exc:  # the driver's OperationalError, wrapped by SQLAlchemy
+            if "locked" not in str(exc) or attempt == WAL_ATTEMPTS - 1:
+                raise
+            time.sleep(WAL_RETRY_S)
 
 
 def _on_sqlite_begin(conn: Connection) -> None:
