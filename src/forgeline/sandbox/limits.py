@@ -100,6 +100,29 @@ def _ulimit(limits: ResourceLimits, shell: LauncherShell) -> str:
     return " && ".join(f"ulimit {setting}" for setting in settings) + " || exit 126; "
 
 
+def rlimit_values(
+    limits: ResourceLimits, shell: LauncherShell | None = None
+) -> tuple[tuple[int, int], ...]:
+    """`(resource, value)` for `prlimit`: the very limits `launcher_argv`'s `ulimit`s set
+    (soft and hard), rounded to the units of `shell` (default: `launcher_shell()`).
+
+    Raises:
+        ValueError: A negative limit (which `ulimit` refuses too).
+    """
+    shell = shell or launcher_shell()
+    fsize = _capped(resource.RLIMIT_FSIZE, limits.file_size_bytes) // shell.block * shell.block
+    values = (
+        (resource.RLIMIT_NPROC, _capped(resource.RLIMIT_NPROC, limits.processes)),
+        (resource.RLIMIT_AS, _capped(resource.RLIMIT_AS, limits.address_space_bytes) // KIB * KIB),
+        (resource.RLIMIT_FSIZE, fsize),
+        (resource.RLIMIT_NOFILE, _capped(resource.RLIMIT_NOFILE, limits.open_files)),
+        (resource.RLIMIT_CORE, 0),
+    )
+    if any(value < 0 for _, value in values):
+        raise ValueError(f"invalid resource limits: {limits}")
+    return values
+
+
 def launcher_argv(
     program: list[str],
     *,

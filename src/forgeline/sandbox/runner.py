@@ -27,6 +27,7 @@ from pathlib import Path
 from forgeline.domain.errors import SandboxUnavailable, UserError
 from forgeline.sandbox.bwrap import sandbox_fds, sandbox_home, sandbox_status
 from forgeline.sandbox.cgroup import PidsCgroup
+from forgeline.sandbox.direct import set_up
 from forgeline.sandbox.env import GITCONFIG, SHELL, clean_env, ripgrep_binary, user_bin_dir
 from forgeline.sandbox.limits import ResourceLimits, launcher_argv
 from forgeline.sandbox.output import OutputCollector
@@ -243,9 +244,11 @@ async def _run_parked(parked: Parked, command: bytes, run: _Run) -> tuple[int, s
         raise
     try:
         try:
+            if not await set_up(parked.ready):
+                raise StaleSandbox("its set-up failed")
             parked.send(command)
-        except StaleSandbox:
-            await _discard(parked)
+        except BaseException:
+            await asyncio.shield(_discard(parked))
             raise
         timed_out = await supervise(parked, parked.cgroup, output, run.timeout_s)
     finally:
@@ -259,6 +262,7 @@ async def _run_parked(parked: Parked, command: bytes, run: _Run) -> tuple[int, s
 async def _discard(parked: Parked) -> None:
     """Kill a parked sandbox that will not run its command, and remove its cgroup."""
     kill_group(parked.pid)
+    await set_up(parked.ready)  # before it is reaped
     await parked.wait()
     parked.release()
     if parked.cgroup is not None:

@@ -31,7 +31,6 @@ import atexit
 import collections
 import contextlib
 import os
-import signal
 import subprocess
 import threading
 import time
@@ -40,10 +39,12 @@ from dataclasses import dataclass, field
 
 from forgeline.sandbox.bwrap import SandboxFds, sandbox_argv, sandbox_fds
 from forgeline.sandbox.cgroup import PidsCgroup
+from forgeline.sandbox.direct import Ready, ready_now, settle, start_parked
 from forgeline.sandbox.env import SHELL
-from forgeline.sandbox.limits import ResourceLimits, launcher_argv
+from forgeline.sandbox.limits import ResourceLimits
 from forgeline.sandbox.netports import port_launcher
 from forgeline.sandbox.spec import SandboxPolicy
+from forgeline.sandbox.supervise import kill_group
 
 MAX_WARM_COMMAND = 4096
 """Longest command (bytes) sent to a parked sandbox: bash reads a pipe a byte at a time."""
@@ -152,6 +153,7 @@ class Parked:
         command_fd: The write end of the pipe the reader reads the command from.
         cgroup: The command's pids cgroup, if any.
         identity: `path_identity` of its arguments when it was parked.
+        ready: Its set-up (`sandbox.direct`): cgroup, limits, then bwrap's options.
         parked_at: `time.monotonic()` when it was parked.
     """
 
@@ -162,6 +164,7 @@ class Parked:
     command_fd: int
     cgroup: PidsCgroup | None
     identity: Identity
+    ready: Ready | None = None
     parked_at: float = field(default_factory=time.monotonic)
 
     @property
@@ -222,8 +225,8 @@ class Parked:
 
     def discard(self) -> None:
         """Kill the parked sandbox, reap it and remove its cgroup (blocking, a few ms)."""
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.popen.pid, signal.SIGKILL)
+        kill_group(self.popen.pid)
+        settle(self.ready)
         self.popen.wait()
         self.release()
         if self.cgroup is not None:
@@ -244,7 +247,14 @@ def spawn_parked(key: WarmKey) -> Parked:
         with sandbox_fds() as fds:
             program = [*_with_fds(key.program, fds), *reader_program(command_r)]
             identity = path_identity(key.program)  # before bubblewrap mounts anything
-            popen = _start(program, key.limits, cgroup, (*fds.all, command_r), output_w)
+            popen, pidfd, ready = start_parked(
+                program,
+                limits=key.limits,
+                cgroup=cgroup,
+                pass_fds=(*fds.all, command_r),
+                output_fd=output_w,
+                env=_LAUNCHER_ENV,
+            )
     except BaseException:
         for fd in (command_w, output_r):
             os.close(fd)
@@ -254,7 +264,7 @@ def spawn_parked(key: WarmKey) -> Parked:
     finally:
         os.close(command_r)
         os.close(output_w)
-    return Parked(key, popen, _pidfd(popen), output_r, command_w, cgroup, identity)
+    return Parked(key, popen, pidfd, output_r, command_w, cgroup, identity, ready)
 
 
 def _with_fds(template: tuple[str, ...], fds: SandboxFds) -> list[str]:
@@ -271,36 +281,6 @@ def _with_fds(template: tuple[str, ...], fds: SandboxFds) -> list[str]:
         elif out[index] == "--file" and out[index + 1] == str(_PLACEHOLDER_FDS.gitconfig):
             out[index + 1] = str(fds.gitconfig)
     return out
-
-
-def _start(
-    program: list[str],
-    limits: ResourceLimits,
-    cgroup: PidsCgroup | None,
-    pass_fds: tuple[int, ...],
-    output_w: int,
-) -> subprocess.Popen[bytes]:
-    procs = cgroup.procs_file if cgroup is not None else None
-    return subprocess.Popen(
-        launcher_argv(program, limits=limits, cgroup_procs=procs),
-        stdin=subprocess.DEVNULL,
-        stdout=output_w,
-        stderr=output_w,
-        cwd="/",
-        env=_LAUNCHER_ENV,
-        start_new_session=True,
-        pass_fds=pass_fds,
-    )
-
-
-def _pidfd(popen: subprocess.Popen[bytes]) -> int:
-    try:
-        return os.pidfd_open(popen.pid)
-    except OSError:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(popen.pid, signal.SIGKILL)
-        popen.wait()
-        raise
 
 
 class WarmPool:
@@ -321,7 +301,8 @@ class WarmPool:
         with self._lock:
             parked = self._parked.pop(key, None)
             stale = self._expired()
-        if parked is not None and (parked.identity != identity or parked.popen.poll() is not None):
+        alive = parked is not None and (not ready_now(parked.ready) or parked.popen.poll() is None)
+        if parked is not None and (parked.identity != identity or not alive):
             stale.append(parked)
             parked = None
         self._discard_later(stale)
