@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 
 from forgeline.domain.errors import NotFoundError, UserError
 from forgeline.store.engine import WRITE_OPTION
+from forgeline.store.pgwriter import PostgresWriter
 from forgeline.store.spend import SpendReader
 from forgeline.store.writer import SqliteWriter
 
@@ -53,7 +54,10 @@ def is_bad_text(exc: DBAPIError) -> bool:
 
 
 def is_transient(exc: DBAPIError) -> bool:
-    """Whether a database error is worth retrying (lock contention, deadlock)."""
+    """Whether a database error is worth retrying (lock contention, deadlock, or a
+    connection the server dropped: the pool has thrown it away)."""
+    if exc.connection_invalidated:
+        return True
     orig = exc.orig
     code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
     if code in _TRANSIENT_SQLSTATES:
@@ -79,6 +83,7 @@ class StoreCore:
         )
         database = engine.url.database or ""
         self._sqlite_writer = SqliteWriter(database) if self._is_sqlite else None
+        self._pg_writer = None if self._is_sqlite else PostgresWriter(engine.url)
         self._spend_reader = SpendReader(engine)
 
     @property
@@ -90,6 +95,8 @@ class StoreCore:
         """Stop the SQLite writer thread (after its queued writes); close every connection."""
         if self._sqlite_writer is not None:
             await self._sqlite_writer.close()
+        if self._pg_writer is not None:
+            await self._pg_writer.close()
         await self._spend_reader.close()
         await self._engine.dispose()
 

@@ -59,9 +59,10 @@ def create_engine(url: URL) -> AsyncEngine:
     if url.get_backend_name() != "sqlite":
         # Many projects in one process each hold a connection per transaction; the
         # default pool (5 + 10, 30 s) ran out with 20 projects on a loaded machine.
-        return create_async_engine(
-            url, pool_pre_ping=True, pool_size=10, max_overflow=20, pool_timeout=120
-        )
+        # No pre-ping (a round trip before every transaction): a connection the server
+        # dropped fails its transaction as "invalidated", which is retried on a new one
+        # (`core.is_transient`).
+        return create_async_engine(url, pool_size=10, max_overflow=20, pool_timeout=120)
     database = Path(url.database or "").expanduser()
     database.parent.mkdir(parents=True, exist_ok=True)
     url = url.set(database=str(database))

@@ -8,15 +8,15 @@ from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Insert, Table, Update, bindparam, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy import Table, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from forgeline.domain.events import Event, NewEvent
 from forgeline.store.core import StoreCore, not_found
 from forgeline.store.models import EventRow, ProjectRow
-from forgeline.store.usage import NewUsage, insert_usage
+from forgeline.store.pgevents import append_once
+from forgeline.store.usage import NewUsage
+from forgeline.store.writer import SqliteWriter
 
 MAX_PAGE = 10_000
 
@@ -44,46 +44,6 @@ class _AlreadyRecorded(Exception):
 _EVENTS = cast(Table, EventRow.__table__)
 _PROJECTS = cast(Table, ProjectRow.__table__)
 _KEY = ("project_id", "dedup_key")
-
-
-def _insert_event(dialect: str, values: dict[str, Any]) -> Insert:
-    """`INSERT ... ON CONFLICT (project_id, dedup_key) DO NOTHING RETURNING seq`."""
-    if dialect == "sqlite":
-        statement: Any = sqlite_insert(_EVENTS).values(values)
-    else:
-        statement = postgresql_insert(_EVENTS).values(values)
-    return cast(
-        Insert, statement.on_conflict_do_nothing(index_elements=_KEY).returning(_EVENTS.c.seq)
-    )
-
-
-_BUMP = (
-    update(_PROJECTS)
-    .where(_PROJECTS.c.id == bindparam("pid"))
-    .values(last_seq=_PROJECTS.c.last_seq + 1)
-    .returning(_PROJECTS.c.last_seq)
-)
-# With a usage row: the same, adding its cost to the project's spend (`projects.spent_usd`).
-_BUMP_SPENT = _BUMP.values(spent_usd=_PROJECTS.c.spent_usd + bindparam("cost"))
-
-
-def _bump(project_id: str, usage: NewUsage | None) -> tuple[Update, dict[str, Any]]:
-    if usage is None:
-        return _BUMP, {"pid": project_id}
-    return _BUMP_SPENT, {"pid": project_id, "cost": usage.usage.cost_usd}
-
-
-async def _recorded(conn: AsyncConnection, project_id: str, key: str) -> Event:
-    query = select(_EVENTS).where(_EVENTS.c.project_id == project_id, _EVENTS.c.dedup_key == key)
-    row = (await conn.execute(query)).one()
-    return Event(
-        seq=row.seq,
-        project_id=row.project_id,
-        task_id=row.task_id,
-        type=row.type,
-        ts=row.ts,
-        data=row.data,
-    )
 
 
 _SQLITE_BUMP = "UPDATE projects SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq"
@@ -191,27 +151,14 @@ class EventsMixin(StoreCore):
             NotFoundError: There is no such project.
         """
         data = ev.model_dump(mode="json")["data"]
-        task_id, type_ = ev.task_id, str(ev.type)
-
-        async def append(conn: AsyncConnection) -> Event:
-            seq = (await conn.execute(*_bump(project_id, usage))).scalar_one_or_none()
-            if seq is None:
+        if self._pg_writer is not None:
+            appended = await append_once(self._pg_writer, project_id, ev, data, usage)
+            if appended is None:
                 raise not_found("project", project_id)
-            event = Event(seq=seq, project_id=project_id, task_id=task_id, type=type_, data=data)
-            values = {"project_id": project_id, "seq": seq, "task_id": task_id, "type": type_}
-            values |= {"ts": event.ts, "data": data, "dedup_key": ev.dedup_key}
-            inserted = (await conn.execute(_insert_event(self.dialect, values))).first()
-            if inserted is None and ev.dedup_key is not None:
-                raise _AlreadyRecorded(await _recorded(conn, project_id, ev.dedup_key))
-            if usage is not None:
-                await conn.execute(insert_usage(project_id, task_id, usage))
-            return event
-
+            return appended
         try:
-            if self._sqlite_writer is not None:
-                new = _SqliteAppend(project_id, ev, data, usage)
-                return await self._sqlite_writer.run(new), True
-            return await self._write_core(append), True
+            new = _SqliteAppend(project_id, ev, data, usage)
+            return await cast(SqliteWriter, self._sqlite_writer).run(new), True
         except _AlreadyRecorded as duplicate:
             return duplicate.event, False
 

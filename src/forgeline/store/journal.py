@@ -1,8 +1,8 @@
 """The step journal's rows: each durable step's pickled outcome, by workflow and number.
 
 Written like events: on SQLite through the writer thread (plain `sqlite3`, group
-commit), on PostgreSQL as one Core transaction. The write also reads the task's
-status, so a workflow learns at its next step that another process paused or
+commit), on PostgreSQL as one statement in autocommit (`store.pgwriter`). The write
+also reads the task's status, so a workflow learns at its next step that another process paused or
 cancelled it, without a read of its own.
 """
 
@@ -11,24 +11,29 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import cast
 
 from sqlalchemy import Table, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from forgeline.store.core import StoreCore
 from forgeline.store.events import sqlite_time
-from forgeline.store.models import StepRow, TaskRow
+from forgeline.store.models import StepRow
+from forgeline.store.writer import SqliteWriter
 
 _STEPS = cast(Table, StepRow.__table__)
-_TASKS = cast(Table, TaskRow.__table__)
 
 _SQLITE_RECORD = (
     "INSERT INTO steps (workflow_id, number, project_id, name, output, started_at, created_at) "
     "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (workflow_id, number) DO NOTHING"
 )
 _SQLITE_STATUS = "SELECT status FROM tasks WHERE id = ?"
+_POSTGRES_RECORD = (
+    "WITH recorded AS (INSERT INTO steps (workflow_id, number, project_id, name, output, "
+    "started_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, now()) "
+    "ON CONFLICT (workflow_id, number) DO NOTHING) "
+    "SELECT status FROM tasks WHERE id = $1"
+)
 
 
 @dataclass(frozen=True)
@@ -82,29 +87,11 @@ class JournalMixin(StoreCore):
             The status of the task whose id is the workflow's, read in the same
             transaction (None when there is no such task).
         """
-        if self._sqlite_writer is not None:
-            return await self._sqlite_writer.run(_SqliteRecord(step))
-
-        async def record(conn: AsyncConnection) -> str | None:
-            await conn.execute(_insert(step))
-            query = select(_TASKS.c.status).where(_TASKS.c.id == step.workflow_id)
-            status: str | None = (await conn.execute(query)).scalar_one_or_none()
-            return status
-
-        return await self._write_core(record)
-
-
-def _insert(step: NewStep) -> Any:
-    values = {
-        "workflow_id": step.workflow_id,
-        "number": step.number,
-        "project_id": step.project_id,
-        "name": step.name,
-        "output": step.output,
-        "started_at": step.started_at,
-        "created_at": datetime.now(UTC),
-    }
-    return postgresql_insert(_STEPS).values(values).on_conflict_do_nothing()
+        if self._pg_writer is None:
+            return await cast(SqliteWriter, self._sqlite_writer).run(_SqliteRecord(step))
+        args = (step.workflow_id, step.number, step.project_id, step.name, step.output)
+        row = await self._pg_writer.fetchrow(_POSTGRES_RECORD, *args, step.started_at)
+        return None if row is None else str(row[0])
 
 
 class _SqliteRecord:

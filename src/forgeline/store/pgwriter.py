@@ -1,0 +1,96 @@
+"""The hot writes on PostgreSQL (events, usage, step records): one statement, one round trip.
+
+A transaction through SQLAlchemy's async engine costs at least three round trips
+(BEGIN, the statements, COMMIT) and its compile and greenlet machinery on every
+call. These writes are instead single statements (data-modifying CTEs where several
+tables change together), run in autocommit on asyncpg connections of their own: the
+statement is its own transaction, atomic, committed when it returns.
+
+The pool belongs to the event loop it was opened in (as the store does), and opens
+on first use. A write runs to its end even when its caller is cancelled (a pause),
+so no statement is cut off; a connection the server dropped is replaced and the
+statement tried once more.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import asyncpg
+from sqlalchemy.engine import URL
+
+from forgeline.domain.errors import UserError
+
+POOL_MAX = 10
+"""Connections at most: one statement each, so a few serve many projects."""
+
+_BAD_TEXT = {"22021", "22P05"}  # a NUL byte, or bytes invalid in UTF-8
+_LOST = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, ConnectionError, OSError)
+
+
+def driver_dsn(url: URL) -> str:
+    """The asyncpg DSN of a SQLAlchemy `postgresql+asyncpg://` URL."""
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+class PostgresWriter:
+    """A small asyncpg pool for single-statement writes, in autocommit."""
+
+    def __init__(self, url: URL) -> None:
+        self._dsn = driver_dsn(url)
+        self._pool: asyncpg.Pool | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._opening = asyncio.Lock()
+
+    async def fetchrow(self, statement: str, *args: object) -> Any:
+        """Run one statement in its own transaction; its first row (None: no row).
+
+        Raises:
+            UserError: The text cannot be stored (a NUL byte, invalid UTF-8).
+            asyncpg.PostgresError: What the statement raised (nothing was written).
+        """
+        task = asyncio.ensure_future(self._fetchrow(statement, args))
+        task.add_done_callback(_retrieve)
+        return await asyncio.shield(task)
+
+    async def close(self) -> None:
+        """Close the pool (a later write opens another)."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.close()
+
+    async def _fetchrow(self, statement: str, args: tuple[object, ...]) -> Any:
+        try:
+            try:
+                return await (await self._get_pool()).fetchrow(statement, *args)
+            except _LOST:
+                await self._reset()  # the server dropped it, or restarted: once more
+            return await (await self._get_pool()).fetchrow(statement, *args)
+        except asyncpg.PostgresError as exc:
+            if getattr(exc, "sqlstate", None) in _BAD_TEXT:
+                message = "text with a NUL byte or an invalid character cannot be stored"
+                raise UserError(message) from None
+            raise
+
+    async def _get_pool(self) -> asyncpg.Pool:
+        loop = asyncio.get_running_loop()
+        if self._pool is not None and self._loop is loop:
+            return self._pool
+        async with self._opening:
+            if self._pool is None or self._loop is not loop:
+                if self._pool is not None:
+                    self._pool.terminate()  # of a loop that is gone: no waiting
+                self._pool = await asyncpg.create_pool(self._dsn, min_size=1, max_size=POOL_MAX)
+                self._loop = loop
+        return self._pool
+
+    async def _reset(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.terminate()
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled():
+        task.exception()  # retrieved: a caller that was cancelled does not read it
