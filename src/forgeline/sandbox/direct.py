@@ -67,8 +67,8 @@ def start_parked(
     output_fd: int,
     env: Mapping[str, str],
 ) -> tuple[subprocess.Popen[bytes], int, Ready | None]:
-    """Start `program` leading its own session: `bwrap` directly when it comes first, else
-    behind the launcher shell.
+    """Start `program` leading its own session: `bwrap` directly when it comes first (and
+    the limits are valid), else behind the launcher shell.
 
     Returns:
         The process, a pidfd of it, and the set-up's future (None: the launcher does it;
@@ -78,7 +78,7 @@ def start_parked(
         OSError: The process could not be started.
     """
     split = direct_argv(program)
-    if split is None:
+    if split is None or not _settable(limits):
         procs = cgroup.procs_file if cgroup is not None else None
         argv = launcher_argv(list(program), limits=limits, cgroup_procs=procs)
         popen = _popen(argv, pass_fds, output_fd, env)
@@ -105,6 +105,15 @@ def start_parked(
         popen.wait()
         raise
     return popen, pidfd, ready
+
+
+def _settable(limits: ResourceLimits) -> bool:
+    """Whether `prlimit` can set these limits (else the launcher fails, exit 126, as cold)."""
+    try:
+        rlimit_values(limits)
+    except ValueError:
+        return False
+    return True
 
 
 def _popen(

@@ -1,9 +1,11 @@
 """Run one shell command in the bubblewrap sandbox, with limits and a wall-clock timeout.
 
-`run_command` starts a shell launcher (pids cgroup, rlimits) which execs `bwrap`, which runs
-`/bin/bash -o pipefail -c <command>` in the workspace under a seccomp filter (no Unix
+`run_command` starts `bwrap` (in a fresh pids cgroup, under the rlimits: `sandbox.direct`;
+with the network's port rules, behind the Landlock launcher and a shell launcher), which
+runs `/bin/bash -o pipefail -c <command>` in the workspace under a seccomp filter (no Unix
 sockets). Usually that sandbox was set up after the previous command of the same policy
 and waits for its command (`sandbox.warm`); otherwise it is started cold, then and there.
+Without the sandbox, a shell launcher sets the rlimits and runs the shell.
 The command runs in its own session and process group and, sandboxed, in its own pid
 namespace whose init dies with `bwrap`. When the command ends, times out or is
 cancelled, the whole group (and the cgroup) is killed, so nothing it started outlives it
@@ -14,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import os
 import shutil
@@ -27,7 +28,7 @@ from pathlib import Path
 from forgeline.domain.errors import SandboxUnavailable, UserError
 from forgeline.sandbox.bwrap import sandbox_fds, sandbox_home, sandbox_status
 from forgeline.sandbox.cgroup import PidsCgroup
-from forgeline.sandbox.direct import set_up
+from forgeline.sandbox.direct import set_up, start_parked
 from forgeline.sandbox.env import GITCONFIG, SHELL, clean_env, ripgrep_binary, user_bin_dir
 from forgeline.sandbox.limits import ResourceLimits, launcher_argv
 from forgeline.sandbox.output import OutputCollector
@@ -216,10 +217,30 @@ async def _run_sandboxed(
 async def _run_cold(
     prepared: _Prepared, launch: SandboxLaunch, run: _Run
 ) -> tuple[int, str, bool, bool]:
-    with sandbox_fds() as fds:
-        argv = launch.program(fds, [*SHELL, prepared.command])
-        cold = dataclasses.replace(prepared, argv=argv)
-        return await _run_prepared(cold, run, pass_fds=fds.all)
+    """Start the sandbox with the command inside (`bash -o pipefail -c <command>`), as a
+    parked one is started (`sandbox.direct`), and run it."""
+    output_r, output_w = os.pipe()
+    cgroup = PidsCgroup.create(max_pids=run.limits.processes)  # a mkdir and a write
+    try:
+        with sandbox_fds() as fds:
+            program = launch.program(fds, [*SHELL, prepared.command])
+            popen, pidfd, ready = start_parked(
+                program,
+                limits=run.limits,
+                cgroup=cgroup,
+                pass_fds=fds.all,
+                output_fd=output_w,
+                env=prepared.env,
+            )
+    except BaseException:
+        os.close(output_r)
+        if cgroup is not None:
+            await asyncio.shield(cgroup.destroy())
+        raise
+    finally:
+        os.close(output_w)
+    started = Parked(WarmKey((), run.limits), popen, pidfd, output_r, -1, cgroup, (), ready)
+    return await _run_parked(started, None, run)
 
 
 def _park_next(key: WarmKey) -> None:
@@ -234,7 +255,11 @@ def _park_next(key: WarmKey) -> None:
         logger.debug("could not park a sandbox: %s", exc)
 
 
-async def _run_parked(parked: Parked, command: bytes, run: _Run) -> tuple[int, str, bool, bool]:
+async def _run_parked(
+    parked: Parked, command: bytes | None, run: _Run
+) -> tuple[int, str, bool, bool]:
+    """Send `command` to a parked sandbox (None: a cold one, running its command already)
+    and supervise it; StaleSandbox: it could not take the command."""
     collector = OutputCollector(run.max_output_chars)
     read_fd, parked.output_fd = parked.output_fd, -1  # the pipe below owns it now
     try:
@@ -244,9 +269,10 @@ async def _run_parked(parked: Parked, command: bytes, run: _Run) -> tuple[int, s
         raise
     try:
         try:
-            if not await set_up(parked.ready):
+            if not await set_up(parked.ready) and command is not None:
                 raise StaleSandbox("its set-up failed")
-            parked.send(command)
+            if command is not None:
+                parked.send(command)
         except BaseException:
             await asyncio.shield(_discard(parked))
             raise
