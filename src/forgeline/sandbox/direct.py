@@ -31,14 +31,19 @@ from forgeline.sandbox.supervise import kill_group
 Ready = concurrent.futures.Future[None]
 
 
+_WORKERS = 4
+"""Set-ups run at once at most (one thread is reused while commands come one at a time;
+concurrent ones do not queue behind each other's cgroup join)."""
+
+
 class _Worker:
-    """One thread that sets up started sandboxes, in order (replaced in a forked child)."""
+    """The threads that set up started sandboxes (replaced in a forked child)."""
 
     def __init__(self) -> None:
-        self.pool = concurrent.futures.ThreadPoolExecutor(1, "forgeline-sandbox-setup")
+        self.pool = concurrent.futures.ThreadPoolExecutor(_WORKERS, "forgeline-sandbox-setup")
 
     def renew(self) -> None:
-        self.pool = concurrent.futures.ThreadPoolExecutor(1, "forgeline-sandbox-setup")
+        self.pool = concurrent.futures.ThreadPoolExecutor(_WORKERS, "forgeline-sandbox-setup")
 
 
 _WORKER = _Worker()
