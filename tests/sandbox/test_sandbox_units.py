@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import resource
 import subprocess
 import tempfile
 from pathlib import Path
@@ -9,8 +10,16 @@ from pathlib import Path
 import pytest
 
 from forgeline.sandbox.bwrap import SandboxFds, bwrap_argv
+from forgeline.sandbox.direct import direct_argv
 from forgeline.sandbox.env import clean_env, is_secret_name
-from forgeline.sandbox.limits import BASH, DASH, LauncherShell, ResourceLimits, launcher_argv
+from forgeline.sandbox.limits import (
+    BASH,
+    DASH,
+    LauncherShell,
+    ResourceLimits,
+    launcher_argv,
+    rlimit_values,
+)
 from forgeline.sandbox.output import OutputCollector
 from forgeline.sandbox.spec import SandboxPolicy
 
@@ -195,3 +204,33 @@ def test_a_limit_that_cannot_be_set_stops_the_launch() -> None:
     )
     ran = subprocess.run(argv, capture_output=True, text=True, check=False)
     assert ran.returncode == 126 and "ran" not in ran.stdout
+
+
+@pytest.mark.parametrize("shell", [DASH, BASH], ids=["dash", "bash"])
+def test_prlimit_sets_what_the_launcher_sets(shell: LauncherShell) -> None:
+    """`rlimit_values` (the direct start's `prlimit`s) equal the launcher's `ulimit`s."""
+    limits = ResourceLimits(processes=9, address_space_bytes=512 * 1024**2 + 5, open_files=99)
+    show = "ulimit -Hu; ulimit -Su; ulimit -Hv; ulimit -v; ulimit -n; ulimit -c; ulimit -Hf"
+    argv = launcher_argv(["/bin/bash", "-c", show], limits=limits, cgroup_procs=None, shell=shell)
+    launched = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+    child = subprocess.Popen(
+        ["/bin/bash", "-c", f"read -r _; {show}"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    for which, value in rlimit_values(limits, shell):
+        resource.prlimit(child.pid, which, (value, value))
+    direct, _ = child.communicate("go\n")
+    assert direct == launched
+
+
+def test_direct_argv_reads_the_options_from_a_descriptor() -> None:
+    program = ["/usr/bin/bwrap", "--setenv", "A", "--", "--", "/bin/bash", "-c", "x"]
+    assert direct_argv(program) == (
+        ["/usr/bin/bwrap", "--", "/bin/bash", "-c", "x"],
+        b"--setenv\0A\0--\0",
+    )
+    assert direct_argv(["/usr/bin/python3", "-c", "x", "/usr/bin/bwrap", "--", "x"]) is None
+    with pytest.raises(ValueError, match="null byte"):
+        direct_argv(["/usr/bin/bwrap", "--setenv", "A", "b\0--bind", "--", "x"])

@@ -57,9 +57,10 @@ def direct_argv(program: Sequence[str]) -> tuple[list[str], bytes] | None:
     if not program or os.path.basename(program[0]) != "bwrap" or "--" not in program:
         return None
     end = len(program) - 1 - program[::-1].index("--")  # the last: inner has none
-    options = b"".join(os.fsencode(arg) + b"\0" for arg in program[1:end])
-    if options.count(b"\0") != end - 1:
+    joined = "\0".join(program[1:end])
+    if joined.count("\0") != max(end - 2, 0):
         raise ValueError("embedded null byte")
+    options = os.fsencode(joined + "\0") if end > 1 else b""
     return [program[0], *program[end:]], options
 
 
