@@ -14,6 +14,9 @@ whole workflow (start to result), divided by N. The floor, measured in the same 
 right before: one bare `bwrap ... cat` (CPU of this process spawning it plus the
 child's) plus one raw `sqlite3` `INSERT` + `COMMIT` of a 1 KB row into a database in WAL
 mode with `synchronous=NORMAL` (with Bash), or the INSERT + COMMIT alone (without).
+A second floor, in wall time, is the issue's own ("one bubblewrap spawn plus one
+durable write"): the bare spawn's wall time plus one fsynced (`synchronous=FULL`)
+INSERT + COMMIT; the wall ratio compares the step's wall time with it.
 Goals: <= 1.5x the floor with Bash, <= 2x without. Each database runs in its own child
 process (one DBOS engine per process); PostgreSQL uses a throwaway database.
 
@@ -54,35 +57,39 @@ def cpu_now() -> float:
     return time.process_time() + kids.ru_utime + kids.ru_stime
 
 
-def floor_spawn(workspace: Path, count: int) -> float:
-    """CPU seconds per bare `bwrap ... cat` (spawn, read its output through a pipe)."""
+def floor_spawn(workspace: Path, count: int) -> tuple[float, float]:
+    """CPU and wall seconds per bare `bwrap ... cat` (spawn, read its output via a pipe)."""
     bwrap = shutil.which("bwrap")
     if bwrap is None:
         raise SystemExit("bwrap is not installed")
     argv = bare_argv(bwrap)
-    started = cpu_now()
+    started, wall = cpu_now(), time.perf_counter()
     for _ in range(count):
         done = subprocess.run(argv, cwd=workspace, capture_output=True, check=False)
         if done.returncode != 0 or not done.stdout:
             raise SystemExit(f"bare bwrap failed ({done.returncode}): {done.stderr[-500:]!r}")
-    return (cpu_now() - started) / count
+    return (cpu_now() - started) / count, (time.perf_counter() - wall) / count
 
 
-def floor_write(directory: Path, count: int) -> float:
-    """CPU seconds per raw `INSERT` + `COMMIT` of a 1 KB row (SQLite, WAL, NORMAL)."""
-    conn = sqlite3.connect(directory / "floor.db", isolation_level=None)
+def floor_write(directory: Path, count: int, *, synchronous: str = "NORMAL") -> tuple[float, float]:
+    """CPU and wall seconds per raw `INSERT` + `COMMIT` of a 1 KB row (SQLite, WAL).
+
+    `synchronous=NORMAL` (Forgeline's setting) survives a killed process; `FULL`
+    fsyncs each commit, surviving power loss too (the issue's "durable write").
+    """
+    conn = sqlite3.connect(directory / f"floor-{synchronous}.db", isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute(f"PRAGMA synchronous={synchronous}")
     conn.execute("CREATE TABLE ev (seq INTEGER PRIMARY KEY, ts TEXT, data TEXT)")
     payload = json.dumps({"output": "x" * 1024})
-    started = cpu_now()
+    started, wall = cpu_now(), time.perf_counter()
     for seq in range(count):
         conn.execute("BEGIN IMMEDIATE")
         conn.execute("INSERT INTO ev VALUES (?, ?, ?)", (seq, "2026-12-01T00:00:00", payload))
         conn.execute("COMMIT")
-    elapsed = cpu_now() - started
+    elapsed, waited = cpu_now() - started, time.perf_counter() - wall
     conn.close()
-    return elapsed / count
+    return elapsed / count, waited / count
 
 
 async def agent_run(project_id: str, workspace: str, tool: str, turns: int) -> int:
@@ -173,8 +180,9 @@ async def child(database: str, turns: int, profile: str | None) -> dict[str, Any
         )
         for tool in GOALS:
             await durable_cpu(project.id, workspace, tool, 5)  # warm up
-        out["spawn"] = floor_spawn(workspace, max(50, turns // 4))
-        out["write"] = floor_write(scratch, turns * 4)
+        out["spawn"], out["spawn_wall"] = floor_spawn(workspace, max(50, turns // 4))
+        out["write"], _ = floor_write(scratch, turns * 4)
+        _, out["synced_wall"] = floor_write(scratch, max(50, turns // 2), synchronous="FULL")
         for tool in os.environ.get("BENCH_TOOLS", ",".join(GOALS)).split(","):
             out[tool] = await _measured(project.id, workspace, tool, turns, profile)
     finally:
@@ -230,17 +238,21 @@ def rows(label: str, data: dict[str, Any]) -> list[list[str]]:
     for tool, goal in GOALS.items():
         if tool not in data:
             continue  # left out with BENCH_TOOLS
-        floor = data["write"] + (data["spawn"] if tool == "Bash" else 0.0)
+        bash = tool == "Bash"
+        floor = data["write"] + (data["spawn"] if bash else 0.0)
+        wall_floor = data["synced_wall"] + (data["spawn_wall"] if bash else 0.0)
         ratio = data[tool]["cpu"] / floor
         verdict = "met" if ratio <= goal else "not met"
         out.append(
             [
                 label,
-                "with `Bash`" if tool == "Bash" else "without (`Read`)",
+                "with `Bash`" if bash else "without (`Read`)",
                 ms(data[tool]["cpu"]),
-                ms(data[tool]["wall"]),
                 ms(floor),
                 f"**{ratio:.2f}x** (<= {goal}x: {verdict})",
+                ms(data[tool]["wall"]),
+                ms(wall_floor),
+                f"{data[tool]['wall'] / wall_floor:.2f}x",
             ]
         )
     return out
@@ -265,7 +277,16 @@ def main() -> None:
 
 
 def report(results: dict[str, Any], turns: int) -> None:
-    headers = ["database", "step", "own CPU ms/step", "wall ms/step", "floor CPU ms", "ratio"]
+    headers = [
+        "database",
+        "step",
+        "own CPU ms/step",
+        "CPU floor ms",
+        "CPU ratio",
+        "wall ms/step",
+        "wall floor ms",
+        "wall ratio",
+    ]
     body_rows = [r for label, data in results.items() for r in rows(label, data)]
     first = next(iter(results.values()))
     body = "\n".join(
@@ -275,12 +296,15 @@ def report(results: dict[str, Any], turns: int) -> None:
             "",
             table(headers, body_rows),
             "",
-            f"Floor parts (SQLite child): bare `bwrap ... cat` {ms(first['spawn'])} ms CPU "
+            f"CPU floor (SQLite child): bare `bwrap ... cat` {ms(first['spawn'])} ms CPU "
             f"(this process + the child), raw `sqlite3` INSERT + COMMIT (WAL, "
-            f"`synchronous=NORMAL`) {ms(first['write'])} ms CPU. Own CPU is process CPU "
+            f"`synchronous=NORMAL`) {ms(first['write'])} ms CPU. Wall floor, the issue's "
+            "definition (one bubblewrap spawn plus one durable write): bare `bwrap ... cat` "
+            f"{ms(first['spawn_wall'])} ms wall, INSERT + COMMIT with `synchronous=FULL` "
+            f"(fsynced) {ms(first['synced_wall'])} ms wall. Own CPU is process CPU "
             "(all threads) plus children's over the whole workflow, divided by the turns: "
-            "DBOS steps, events (`DurableSink`: store, bus, task log), budget, scripted "
-            "model, tool and sandbox. PostgreSQL's server CPU is not in it.",
+            "the step journal, events (`DurableSink`: store, bus, task log), budget, "
+            "scripted model, tool and sandbox. PostgreSQL's server CPU is not in it.",
         ]
     )
     print(body)
