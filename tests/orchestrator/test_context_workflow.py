@@ -1,5 +1,5 @@
 """Compaction inside a real durable workflow: a small window makes the overwatchers compact
-(a DBOS step each time), and the run still completes with every call inside the window."""
+(a durable step each time), and the run still completes with every call inside the window."""
 
 from __future__ import annotations
 

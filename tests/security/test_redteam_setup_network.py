@@ -3,7 +3,7 @@
 Setup runs with the network on, in the host's network namespace. Through the public path
 (`forgeline run` on a repository whose base commit holds `.forgeline/setup.sh`), the script
 opens TCP connections to PostgreSQL on 127.0.0.1:5432 (which trusts every local user, so it
-could read other projects' events and plant a pickled DBOS step output) and to a service
+could read other projects' events and plant a pickled step output) and to a service
 this test listens on. On the old sandbox both connects succeeded; now Landlock refuses
 every TCP connect outside the allowed ports (TCP Fast Open's `sendto`, which skips
 `connect`, and MPTCP sockets, which Landlock does not cover, are refused by the seccomp

@@ -3,7 +3,7 @@
 A command with the network (setup always, `Bash` when a project allows it) shares the
 host's network namespace, hence its loopback services: a repository's `.forgeline/setup.sh`
 could otherwise connect to PostgreSQL on `127.0.0.1:5432` (which may trust local users),
-read other projects' events and plant a pickled DBOS step output, or talk to Redis. A
+read other projects' events and plant a pickled step output, or talk to Redis. A
 system call filter cannot look at `connect`'s address, and a private network namespace
 would need a user-space network stack, so the kernel's Landlock (TCP rules, Linux 6.7+)
 restricts outgoing TCP to the allowed ports (`FORGELINE_SANDBOX_NETWORK_PORTS`, default
