@@ -192,11 +192,7 @@ class EventsMixin(StoreCore):
             NotFoundError: There is no such project.
         """
 
-        async def run(session: AsyncSession) -> int:
-            query = select(ProjectRow.last_seq).where(ProjectRow.id == project_id)
-            seq = (await session.execute(query)).scalar_one_or_none()
-            if seq is None:
-                raise not_found("project", project_id)
-            return seq
-
-        return await self._read(run)
+        seq = await self._spend_reader.last_seq(project_id)
+        if seq is None:
+            raise not_found("project", project_id)
+        return seq

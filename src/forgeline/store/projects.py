@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping, Sequence
-from typing import Any, Unpack
+from typing import Any, Unpack, cast
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Row, Table, bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from forgeline.domain.errors import ConflictError, UserError
 from forgeline.store.core import StoreCore, check_id, not_found
@@ -26,6 +26,15 @@ from forgeline.store.schemas import (
 from forgeline.store.types import utcnow
 
 _NAME_LENGTH = 80
+_PROJECTS = cast(Table, ProjectRow.__table__)
+_REPOSITORIES = cast(Table, RepositoryRow.__table__)
+_PROJECT_COLUMNS = [_PROJECTS.c[name] for name in ProjectRecord.model_fields]
+_PROJECT = select(*_PROJECT_COLUMNS).where(_PROJECTS.c.id == bindparam("pid"))
+_REPOSITORIES_OF = (
+    select(*(_REPOSITORIES.c[name] for name in RepositoryRecord.model_fields))
+    .where(_REPOSITORIES.c.project_id == bindparam("pid"))
+    .order_by(_REPOSITORIES.c.position)
+)
 
 
 def new_id(prefix: str) -> str:
@@ -44,6 +53,14 @@ def _check_status(status: str) -> None:
         raise UserError(
             f"Invalid project status {status!r}: one of {', '.join(sorted(PROJECT_STATUSES))}."
         )
+
+
+def _project(row: Row[Any], changes: Mapping[str, Any] | None = None) -> ProjectRecord:
+    """The record of a row; `changes` (the values just written) are taken as given."""
+    values = row._asdict()
+    if changes:
+        values.update(changes)
+    return ProjectRecord.model_validate(values)
 
 
 class ProjectsMixin(StoreCore):
@@ -135,13 +152,13 @@ class ProjectsMixin(StoreCore):
             NotFoundError: There is none.
         """
 
-        async def get(session: AsyncSession) -> ProjectRecord:
-            row = await session.get(ProjectRow, project_id)
+        async def get(conn: AsyncConnection) -> ProjectRecord:
+            row = (await conn.execute(_PROJECT, {"pid": project_id})).one_or_none()
             if row is None:
                 raise not_found("project", project_id)
-            return ProjectRecord.model_validate(row)
+            return _project(row)
 
-        return await self._read(get)
+        return await self._read_core(get)
 
     async def list_projects(self) -> list[ProjectRecord]:
         """Every project, newest first."""
@@ -171,17 +188,19 @@ class ProjectsMixin(StoreCore):
         if "phases" in changes:
             changes["phases"] = list(changes["phases"])
 
-        async def update(session: AsyncSession) -> ProjectRecord:
-            row = await session.get(ProjectRow, project_id, with_for_update=True)
+        async def run(conn: AsyncConnection) -> ProjectRecord:
+            statement = (
+                update(_PROJECTS)
+                .where(_PROJECTS.c.id == project_id)
+                .values({**changes, "updated_at": utcnow()})
+                .returning(*_PROJECT_COLUMNS)
+            )
+            row = (await conn.execute(statement)).one_or_none()
             if row is None:
                 raise not_found("project", project_id)
-            for key, value in changes.items():
-                setattr(row, key, value)
-            row.updated_at = utcnow()
-            await session.flush()
-            return ProjectRecord.model_validate(row)
+            return _project(row, changes)
 
-        return await self._write(update)
+        return await self._write_core(run)
 
     async def delete_project(self, project_id: str) -> None:
         """Delete a project and everything recorded about it.
@@ -220,16 +239,11 @@ class ProjectsMixin(StoreCore):
     async def list_repositories(self, project_id: str) -> list[RepositoryRecord]:
         """A project's repositories in order (empty for an unknown project)."""
 
-        async def list_all(session: AsyncSession) -> list[RepositoryRecord]:
-            query = (
-                select(RepositoryRow)
-                .where(RepositoryRow.project_id == project_id)
-                .order_by(RepositoryRow.position)
-            )
-            rows = (await session.scalars(query)).all()
-            return [RepositoryRecord.model_validate(row) for row in rows]
+        async def list_all(conn: AsyncConnection) -> list[RepositoryRecord]:
+            rows = (await conn.execute(_REPOSITORIES_OF, {"pid": project_id})).all()
+            return [RepositoryRecord.model_validate(row._asdict()) for row in rows]
 
-        return await self._read(list_all)
+        return await self._read_core(list_all)
 
     async def update_repository(
         self, repository_id: int, **fields: Unpack[RepositoryUpdate]

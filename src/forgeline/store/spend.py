@@ -1,7 +1,9 @@
-"""The budget check's read: a project's budget and spend, cheap enough for every model call.
+"""Cheap reads of one project row: the budget check's (budget and spend, before every
+model call) and the event bus's (`last_seq`, polled once a second per project).
 
 The spend is a column (`projects.spent_usd`, raised in the transaction that inserts
-each usage row), so the read is one row by primary key. On SQLite it runs on a plain
+each usage row), and the newest event's number another (`projects.last_seq`), so a
+read is one row by primary key. On SQLite it runs on a plain
 `sqlite3` connection of this thread, in autocommit: in WAL mode a reader takes no
 lock a writer holds, and the statement is its own read transaction, seeing every
 commit so far (this process's writer thread's and other processes'), where the
@@ -23,19 +25,37 @@ import threading
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, select
+from sqlalchemy import Select, Table, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from forgeline.store.models import ProjectRow
 
 _PROJECTS = cast(Table, ProjectRow.__table__)
-_QUERY = select(_PROJECTS.c.max_cost_usd, _PROJECTS.c.spent_usd).where(
-    _PROJECTS.c.id == bindparam("pid")
-)
-_SQLITE_QUERY = "SELECT max_cost_usd, spent_usd FROM projects WHERE id = ?"
-_POSTGRES_QUERY = "SELECT max_cost_usd, spent_usd FROM projects WHERE id = $1"
 _SQLITE_BUSY, _SQLITE_LOCKED = 5, 6
+
+
+@dataclass(frozen=True)
+class _Query:
+    """One read of a project's columns, as Core (the engine's) and as each driver's SQL."""
+
+    core: Select[Any]
+    sqlite: str
+    postgres: str
+
+
+def _query(columns: str) -> _Query:
+    """The read of `columns` (a constant of this module: `a, b`) of one project."""
+    core = select(*(_PROJECTS.c[name] for name in columns.split(", ")))
+    return _Query(
+        core=core.where(_PROJECTS.c.id == bindparam("pid")),
+        sqlite="SELECT " + columns + " FROM projects WHERE id = ?",  # noqa: S608
+        postgres="SELECT " + columns + " FROM projects WHERE id = $1",  # noqa: S608
+    )
+
+
+_SPEND = _query("max_cost_usd, spent_usd")
+_LAST_SEQ = _query("last_seq")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,7 +71,7 @@ def _spend_of(row: Any) -> Spend | None:
 
 
 class SpendReader:
-    """Reads `Spend` rows for one store (its engine's database)."""
+    """Reads a project's `Spend` or `last_seq` for one store (its engine's database)."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -64,15 +84,23 @@ class SpendReader:
 
     async def read(self, project_id: str) -> Spend | None:
         """The project's budget and spend (None: there is no such project)."""
+        return _spend_of(await self._row(_SPEND, project_id))
+
+    async def last_seq(self, project_id: str) -> int | None:
+        """The project's newest event's `seq` (None: there is no such project)."""
+        row = await self._row(_LAST_SEQ, project_id)
+        return None if row is None else int(row[0])
+
+    async def _row(self, query: _Query, project_id: str) -> Any:
         if self._postgres is not None:
-            return _spend_of(await self._postgres.row(project_id))
+            return await self._postgres.row(query.postgres, project_id)
         try:
-            return _spend_of(cast(_SqliteRead, self._sqlite).row(project_id))
+            return cast(_SqliteRead, self._sqlite).row(query.sqlite, project_id)
         except sqlite3.OperationalError as exc:
             if exc.sqlite_errorcode & 0xFF not in (_SQLITE_BUSY, _SQLITE_LOCKED):
                 raise
         async with self._engine.connect() as conn:  # waits on the engine's thread
-            return _spend_of((await conn.execute(_QUERY, {"pid": project_id})).one_or_none())
+            return (await conn.execute(query.core, {"pid": project_id})).one_or_none()
 
     async def close(self) -> None:
         """Close its own connection (a later read opens another)."""
@@ -99,13 +127,13 @@ class _PostgresRead:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = asyncio.Lock()
 
-    async def row(self, project_id: str) -> Any:
+    async def row(self, sql: str, project_id: str) -> Any:
         async with self._lock:
             try:
-                return await (await self._connection()).fetchrow(_POSTGRES_QUERY, project_id)
+                return await (await self._connection()).fetchrow(sql, project_id)
             except Exception:
                 await self._drop()  # closed by the server, a restart, a cancelled query...
-            return await (await self._connection()).fetchrow(_POSTGRES_QUERY, project_id)
+            return await (await self._connection()).fetchrow(sql, project_id)
 
     async def close(self) -> None:
         async with self._lock:
@@ -139,11 +167,11 @@ class _SqliteRead:
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.Lock()
 
-    def row(self, project_id: str) -> Any:
+    def row(self, sql: str, project_id: str) -> Any:
         with self._lock:
             if self._conn is None:
                 self._conn = _connect(self._path)
-            return self._conn.execute(_SQLITE_QUERY, (project_id,)).fetchone()
+            return self._conn.execute(sql, (project_id,)).fetchone()
 
     def close(self) -> None:
         with self._lock:

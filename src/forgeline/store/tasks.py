@@ -1,14 +1,19 @@
-"""Tasks: one agent's run in one phase of a project."""
+"""Tasks: one agent's run in one phase of a project.
+
+The calls the orchestrator makes on every step (create, get, list, update) are Core
+statements on a connection (`StoreCore._read_core` / `_write_core`): no session,
+identity map or unit of work. An update is one `UPDATE ... RETURNING`, its guard and
+`finished_at` rule evaluated by the statement on the row it changes.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime
+from collections.abc import Iterable, Mapping
 from typing import Any, Unpack, cast
 
-from sqlalchemy import select
+from sqlalchemy import Row, Select, Table, and_, bindparam, case, literal, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from forgeline.domain.errors import ConflictError, UserError
 from forgeline.domain.status import can_move
@@ -23,7 +28,22 @@ from forgeline.store.schemas import (
     TaskStatus,
     TaskUpdate,
 )
-from forgeline.store.types import utcnow
+from forgeline.store.types import UTCDateTime, utcnow
+
+_TASKS = cast(Table, TaskRow.__table__)
+_PROJECTS = cast(Table, ProjectRow.__table__)
+_COLUMNS = [_TASKS.c[name] for name in TaskRecord.model_fields]
+_BY_ID = select(*_COLUMNS).where(_TASKS.c.id == bindparam("tid"))
+_EXISTING = select(
+    select(_PROJECTS.c.id).where(_PROJECTS.c.id == bindparam("pid")).scalar_subquery(),
+    select(_TASKS.c.id).where(_TASKS.c.id == bindparam("tid")).scalar_subquery(),
+)
+_ORDER = (_TASKS.c.created_at, _TASKS.c.id)
+# The statuses a guarded update may move a task from, per new status.
+_SOURCES: dict[str, list[str]] = {
+    new: sorted(old for old in TASK_STATUSES if can_move(cast(TaskStatus, old), new))
+    for new in cast(frozenset[TaskStatus], TASK_STATUSES)
+}
 
 
 def _check_status(status: str) -> None:
@@ -38,13 +58,38 @@ def _check_kind(kind: str) -> None:
         raise UserError(f"Invalid task kind {kind!r}: one of {', '.join(sorted(TASK_KINDS))}.")
 
 
-def _finished_at(row: TaskRow, status: str, now: datetime) -> datetime | None:
-    """When the task finished: kept from its first terminal status, None while active."""
-    if status not in FINISHED_TASK_STATUSES:
-        return None
-    if row.status in FINISHED_TASK_STATUSES and row.finished_at is not None:
-        return row.finished_at
-    return now
+def _record(row: Row[Any], changes: Mapping[str, Any] | None = None) -> TaskRecord:
+    """The record of a row; `changes` (the values just written) are taken as given."""
+    values = row._asdict()
+    if changes:
+        values.update(changes)
+    return TaskRecord.model_validate(values)
+
+
+def _update(task_id: str, changes: Mapping[str, Any], *, guarded: bool) -> Any:
+    """The `UPDATE ... RETURNING` of `update_task`.
+
+    `finished_at` is kept from the task's first terminal status (the `CASE` reads the
+    row's current values), set to now on its first one, cleared while it is active.
+    With `guarded`, the row is only changed from a status that may move to the new one.
+    """
+    now = utcnow()
+    values: dict[str, Any] = {**changes, "updated_at": now}
+    statement = update(_TASKS).where(_TASKS.c.id == task_id)
+    status = changes.get("status")
+    if status is not None:
+        if status in FINISHED_TASK_STATUSES:
+            kept = and_(
+                _TASKS.c.status.in_(sorted(FINISHED_TASK_STATUSES)),
+                _TASKS.c.finished_at.is_not(None),
+            )
+            now_value = literal(now, UTCDateTime())
+            values["finished_at"] = case((kept, _TASKS.c.finished_at), else_=now_value)
+        else:
+            values["finished_at"] = None
+        if guarded:
+            statement = statement.where(_TASKS.c.status.in_(_SOURCES[status]))
+    return statement.values(values).returning(*_COLUMNS)
 
 
 class TasksMixin(StoreCore):
@@ -88,32 +133,32 @@ class TasksMixin(StoreCore):
         if not phase or not agent:
             raise UserError("A task needs a phase and an agent.")
 
-        async def create(session: AsyncSession) -> TaskRecord:
-            if await session.get(ProjectRow, project_id) is None:
+        async def create(conn: AsyncConnection) -> TaskRecord:
+            project, task = (await conn.execute(_EXISTING, {"pid": project_id, "tid": tid})).one()
+            if project is None:
                 raise not_found("project", project_id)
-            if await session.get(TaskRow, tid) is not None:
+            if task is not None:
                 raise ConflictError(f"A task with id {tid!r} already exists.")
             now = utcnow()
-            row = TaskRow(
-                id=tid,
-                project_id=project_id,
-                phase=phase,
-                agent=agent,
-                status=status,
-                parent_id=parent_id,
-                kind=kind,
-                round=round,
-                workflow_id=workflow_id,
-                created_at=now,
-                updated_at=now,
-                finished_at=now if status in FINISHED_TASK_STATUSES else None,
-            )
-            session.add(row)
-            await session.flush()
-            return TaskRecord.model_validate(row)
+            values: dict[str, Any] = {
+                "id": tid,
+                "project_id": project_id,
+                "phase": phase,
+                "agent": agent,
+                "status": status,
+                "parent_id": parent_id,
+                "kind": kind,
+                "round": round,
+                "workflow_id": workflow_id,
+                "created_at": now,
+                "updated_at": now,
+                "finished_at": now if status in FINISHED_TASK_STATUSES else None,
+            }
+            await conn.execute(_TASKS.insert().values(values))
+            return TaskRecord.model_validate({**values, "error": None, "result": None})
 
         try:
-            return await self._write(create)
+            return await self._write_core(create)
         except IntegrityError as exc:
             raise ConflictError(f"A task with id {tid!r} already exists.") from exc
 
@@ -124,20 +169,20 @@ class TasksMixin(StoreCore):
             NotFoundError: There is none.
         """
 
-        async def get(session: AsyncSession) -> TaskRecord:
-            row = await session.get(TaskRow, task_id)
+        async def get(conn: AsyncConnection) -> TaskRecord:
+            row = (await conn.execute(_BY_ID, {"tid": task_id})).one_or_none()
             if row is None:
                 raise not_found("task", task_id)
-            return TaskRecord.model_validate(row)
+            return _record(row)
 
-        return await self._read(get)
+        return await self._read_core(get)
 
     async def list_tasks(self, project_id: str, *, phase: str | None = None) -> list[TaskRecord]:
         """A project's tasks, oldest first, optionally of one phase."""
-        query = select(TaskRow).where(TaskRow.project_id == project_id)
+        query = select(*_COLUMNS).where(_TASKS.c.project_id == project_id)
         if phase is not None:
-            query = query.where(TaskRow.phase == phase)
-        return await self._select_tasks(query.order_by(TaskRow.created_at, TaskRow.id))
+            query = query.where(_TASKS.c.phase == phase)
+        return await self._select_tasks(query.order_by(*_ORDER))
 
     async def tasks_with_status(self, statuses: Iterable[str]) -> list[TaskRecord]:
         """Every task (of any project) in one of `statuses`, oldest first.
@@ -147,8 +192,8 @@ class TasksMixin(StoreCore):
         wanted = sorted(set(statuses))
         for status in wanted:
             _check_status(status)
-        query = select(TaskRow).where(TaskRow.status.in_(wanted))
-        return await self._select_tasks(query.order_by(TaskRow.created_at, TaskRow.id))
+        query = select(*_COLUMNS).where(_TASKS.c.status.in_(wanted))
+        return await self._select_tasks(query.order_by(*_ORDER))
 
     async def update_task(
         self, task_id: str, *, guarded: bool = False, **fields: Unpack[TaskUpdate]
@@ -171,30 +216,20 @@ class TasksMixin(StoreCore):
         if "status" in changes:
             _check_status(changes["status"])
 
-        async def update(session: AsyncSession) -> TaskRecord:
-            row = await session.get(TaskRow, task_id, with_for_update=True)
-            if row is None:
+        async def run(conn: AsyncConnection) -> TaskRecord:
+            statement = _update(task_id, changes, guarded=guarded)
+            row = (await conn.execute(statement)).one_or_none()
+            if row is not None:
+                return _record(row, changes)
+            current = (await conn.execute(_BY_ID, {"tid": task_id})).one_or_none()
+            if current is None:  # else the guard refused the move: nothing changed
                 raise not_found("task", task_id)
-            if (
-                guarded
-                and "status" in changes
-                and not can_move(cast(TaskStatus, row.status), changes["status"])
-            ):
-                return TaskRecord.model_validate(row)
-            now = utcnow()
-            if "status" in changes:
-                row.finished_at = _finished_at(row, changes["status"], now)
-            for key, value in changes.items():
-                setattr(row, key, value)
-            row.updated_at = now
-            await session.flush()
-            return TaskRecord.model_validate(row)
+            return _record(current)
 
-        return await self._write(update)
+        return await self._write_core(run)
 
-    async def _select_tasks(self, query: Any) -> list[TaskRecord]:
-        async def run(session: AsyncSession) -> list[TaskRecord]:
-            rows = (await session.scalars(query)).all()
-            return [TaskRecord.model_validate(row) for row in rows]
+    async def _select_tasks(self, query: Select[Any]) -> list[TaskRecord]:
+        async def run(conn: AsyncConnection) -> list[TaskRecord]:
+            return [_record(row) for row in (await conn.execute(query)).all()]
 
-        return await self._read(run)
+        return await self._read_core(run)

@@ -1,0 +1,105 @@
+"""The Core paths of tasks and projects return the records the ORM reads of the same rows."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from dbfixtures import make_project
+from forgeline.domain.errors import NotFoundError
+from forgeline.domain.events import EventType, NewEvent
+from forgeline.store import ProjectRecord, Store, TaskRecord
+from forgeline.store.models import ProjectRow, TaskRow
+
+
+async def _orm_task(store: Store, task_id: str) -> TaskRecord:
+    async with store._reader() as session:
+        row = await session.get(TaskRow, task_id)
+        assert row is not None
+        return TaskRecord.model_validate(row)
+
+
+async def _orm_project(store: Store, project_id: str) -> ProjectRecord:
+    async with store._reader() as session:
+        row = await session.get(ProjectRow, project_id)
+        assert row is not None
+        return ProjectRecord.model_validate(row)
+
+
+async def test_task_records_match_the_orm_reading(store: Store) -> None:
+    project = await make_project(store)
+    created = await store.create_task(
+        project.id, "implementation", "test", parent_id="p", kind="gate", round=3
+    )
+    assert created == await _orm_task(store, created.id) == await store.get_task(created.id)
+    result = {"z": 1, "a": [1, {"y": None, "b": "x"}], "mm": True}
+    done = await store.update_task(created.id, status="completed", result=result, model="m:x")
+    assert done == await _orm_task(store, created.id) == await store.get_task(created.id)
+    assert list(done.result) == ["z", "a", "mm"]  # as given (JSONB reorders keys)
+    assert [await _orm_task(store, created.id)] == await store.list_tasks(project.id)
+    finished = await store.create_task(project.id, "research", "r", status="cancelled")
+    assert finished.finished_at == finished.created_at
+    assert finished == await _orm_task(store, finished.id)
+
+
+async def test_project_records_match_the_orm_reading(store: Store) -> None:
+    project = await make_project(store)
+    assert await store.get_project(project.id) == project == await _orm_project(store, project.id)
+    models = {"coder": "a:b", "review": "c:d"}
+    changed = await store.update_project(
+        project.id, status="running", phases=("research",), agent_models=models, max_cost_usd=2
+    )
+    assert changed.phases == ["research"] and changed.max_cost_usd == 2.0
+    assert changed.agent_models == models and changed.updated_at > project.updated_at
+    assert changed == await _orm_project(store, project.id) == await store.get_project(project.id)
+    with pytest.raises(NotFoundError, match="No project with id 'nope'"):
+        await store.update_project("nope", status="running")
+
+
+async def test_finished_at_is_kept_from_the_first_terminal_status(store: Store) -> None:
+    project = await make_project(store)
+    task = await store.create_task(project.id, "research", "research", status="running")
+    paused = await store.update_task(task.id, status="paused")
+    assert paused.finished_at is None and paused.updated_at > task.updated_at
+    done = await store.update_task(task.id, status="completed")
+    assert done.finished_at == done.updated_at
+    failed = await store.update_task(task.id, status="failed")
+    assert failed.finished_at == done.finished_at and failed.updated_at > done.updated_at
+    no_status = await store.update_task(task.id, error="late")
+    assert no_status.finished_at == done.finished_at and no_status.status == "failed"
+    again = await store.update_task(task.id, status="pending")
+    assert again.finished_at is None
+
+
+async def test_a_guarded_move_the_status_forbids_changes_nothing(store: Store) -> None:
+    project = await make_project(store)
+    task = await store.create_task(project.id, "research", "research", status="running")
+    done = await store.update_task(task.id, guarded=True, status="completed", result={"ok": 1})
+    assert done.status == "completed" and done.finished_at is not None
+    refused = await store.update_task(task.id, guarded=True, status="running", error="x")
+    assert refused == done == await store.get_task(task.id)
+    same = await store.update_task(task.id, guarded=True, status="completed", error="y")
+    assert same.error == "y" and same.finished_at == done.finished_at
+    assert same.updated_at > done.updated_at
+    with pytest.raises(NotFoundError, match="No task with id 'nope'"):
+        await store.update_task("nope", guarded=True, status="running")
+
+
+async def test_concurrent_guarded_moves_never_leave_a_final_status(store: Store) -> None:
+    project = await make_project(store)
+    task = await store.create_task(project.id, "research", "research", status="running")
+    moves = ["cancelled", *(["running", "waiting"] * 5)]
+    await asyncio.gather(*(store.update_task(task.id, guarded=True, status=s) for s in moves))
+    final = await store.get_task(task.id)
+    assert final.status == "cancelled" and final.finished_at is not None
+
+
+async def test_last_event_seq_follows_the_appends(store: Store) -> None:
+    project = await make_project(store)
+    assert await store.last_event_seq(project.id) == 0
+    for _ in range(3):
+        await store.append_event(project.id, NewEvent(type=EventType.MODEL_TEXT, data={}))
+    assert await store.last_event_seq(project.id) == 3
+    with pytest.raises(NotFoundError, match="No project with id 'nope'"):
+        await store.last_event_seq("nope")
