@@ -15,10 +15,13 @@ Limits (defaults in `ResourceLimits`; the operator sets processes and memory wit
 - **open files** (1024): `RLIMIT_NOFILE` per process.
 - **core dumps**: disabled (`RLIMIT_CORE` 0), so no core files land in a repository.
 
-They are applied by a short shell script in front of `bwrap` (`launcher_argv`): it
-joins the cgroup, sets every limit with `ulimit` (soft and hard) and `exec`s bubblewrap,
-so nothing the command starts escapes them. The shell is dash when installed (about
-0.5 ms to start), else bash (about 1 ms); their `ulimit` options differ (`LauncherShell`).
+They are set on `bwrap` before it starts anything, so nothing the command starts escapes
+them: with `prlimit` from this process while `bwrap` waits for its options
+(`sandbox.direct`, `rlimit_values`), or, without the sandbox or behind the Landlock port
+launcher, by a short shell script in front of the program (`launcher_argv`) that joins
+the cgroup, sets every limit with `ulimit` (soft and hard) and `exec`s it. The shell is
+dash when installed (about 0.5 ms to start), else bash (about 1 ms); their `ulimit`
+options differ (`LauncherShell`), and `rlimit_values` rounds as the shell would.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """Warm sandboxes: a command's whole sandbox set up before the command is known.
 
 An agent run sends many commands under one policy, and setting a sandbox up costs more
-than running a short command in it: the launcher joins a fresh pids cgroup (the write
-waits for a kernel RCU grace period), then bubblewrap builds the namespaces, the mounts
+than running a short command in it: `bwrap` joins a fresh pids cgroup (the write waits
+for a kernel RCU grace period; `sandbox.direct`), then bubblewrap builds the namespaces, the mounts
 and the seccomp filter. None of that depends on the command. So after each command the
-runner parks the next one's sandbox (`spawn_parked`): the same launcher, cgroup, limits
+runner parks the next one's sandbox (`spawn_parked`): the same start, cgroup, limits
 and `bwrap` arguments as a cold start (those built for the command just run), and inside
 the same `/bin/bash -o pipefail -c` with the same pid, environment, limits and options,
 whose script reads the command from a pipe and `eval`s it (`reader_program`). What the
@@ -77,7 +77,7 @@ class SandboxLaunch:
     home: str
 
     def program(self, fds: SandboxFds, inner: Sequence[str]) -> list[str]:
-        """The argument list the launcher `exec`s: [port launcher,] `bwrap`, `inner`."""
+        """The program to start: [port launcher,] `bwrap`, `inner`."""
         argv = sandbox_argv(self.bwrap, self.policy, env=self.env, home=self.home, fds=fds)
         policy = self.policy
         if policy.network and policy.network_ports is not None:
@@ -91,7 +91,7 @@ class WarmKey:
 
     Attributes:
         program: `SandboxLaunch.program` with placeholder descriptors and no inner program.
-        limits: The launcher's limits (and the cgroup's `pids.max`).
+        limits: The command's rlimits (and the cgroup's `pids.max`).
     """
 
     program: tuple[str, ...]
@@ -143,11 +143,11 @@ class StaleSandbox(Exception):
 
 @dataclass
 class Parked:
-    """One parked sandbox: its launcher process, pipes and cgroup.
+    """One parked sandbox: its `bwrap` process, pipes and cgroup.
 
     Attributes:
         key: The sandbox it is (its program without descriptors, and limits).
-        popen: The launcher (then `bwrap`) process, leader of its own session.
+        popen: The `bwrap` process (or a launcher that execs it), leader of its own session.
         pidfd: A descriptor that becomes readable when the process exits.
         output_fd: The read end of the command's stdout and stderr.
         command_fd: The write end of the pipe the reader reads the command from.
@@ -169,7 +169,7 @@ class Parked:
 
     @property
     def pid(self) -> int:
-        """The launcher's pid (also its process group's id)."""
+        """The process's pid (also its process group's id)."""
         return self.popen.pid
 
     @property
@@ -237,7 +237,7 @@ def spawn_parked(key: WarmKey) -> Parked:
     """Start the sandbox `key` describes (as `warm_key` built it), waiting for its command.
 
     Raises:
-        OSError: The launcher could not be started.
+        OSError: The process could not be started.
         SandboxUnavailable: No seccomp filter is known for this machine.
     """
     command_r, command_w = os.pipe()
