@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+from pathlib import Path
 
 import pytest
 
-from dbfixtures import make_project
+from dbfixtures import make_project, sqlite_url
 from forgeline.domain.errors import NotFoundError
 from forgeline.domain.events import EventType, NewEvent
-from forgeline.store import ProjectRecord, Store, TaskRecord
+from forgeline.store import (
+    NewRepository,
+    ProjectRecord,
+    Store,
+    TaskRecord,
+    normalize_database_url,
+    open_store,
+)
+from forgeline.store.engine import create_engine
 from forgeline.store.models import ProjectRow, TaskRow
 
 
@@ -48,7 +58,12 @@ async def test_project_records_match_the_orm_reading(store: Store) -> None:
     assert await store.get_project(project.id) == project == await _orm_project(store, project.id)
     models = {"coder": "a:b", "review": "c:d"}
     changed = await store.update_project(
-        project.id, status="running", phases=("research",), agent_models=models, max_cost_usd=2
+        project.id,
+        status="running",
+        phases=("research",),
+        agent_models=models,
+        max_cost_usd=2,
+        allow_network=True,
     )
     assert changed.phases == ["research"] and changed.max_cost_usd == 2.0
     assert changed.agent_models == models and changed.updated_at > project.updated_at
@@ -103,3 +118,39 @@ async def test_last_event_seq_follows_the_appends(store: Store) -> None:
     assert await store.last_event_seq(project.id) == 3
     with pytest.raises(NotFoundError, match="No project with id 'nope'"):
         await store.last_event_seq("nope")
+
+
+async def test_busy_sqlite_reads_go_through_the_engine(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path)
+    migrated = await open_store(url)
+    repos = (NewRepository(url="https://example.com/a.git", name="a"),)
+    project = await make_project(migrated, repositories=repos)
+    task = await migrated.create_task(project.id, "research", "research")
+    expected = (
+        project,
+        await migrated.list_repositories(project.id),
+        task,
+        [task],
+        0,
+    )
+    await migrated.close()
+    # Another process holds the database exclusively: readers get SQLITE_BUSY at once.
+    holder = sqlite3.connect(tmp_path / "forgeline.db", isolation_level=None)
+    holder.execute("PRAGMA locking_mode=EXCLUSIVE")
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("COMMIT")  # the exclusive lock stays until the connection closes
+    store = Store(create_engine(normalize_database_url(url)))  # migrated: no upgrade
+    try:
+        reading = asyncio.gather(
+            store.get_project(project.id),
+            store.list_repositories(project.id),
+            store.get_task(task.id),
+            store.list_tasks(project.id, phase="research"),
+            store.last_event_seq(project.id),
+        )
+        await asyncio.sleep(0.3)  # the loop runs on while the reads wait for the lock
+        assert not reading.done()
+        holder.close()
+        assert tuple(await asyncio.wait_for(reading, 30)) == expected
+    finally:
+        await store.close()

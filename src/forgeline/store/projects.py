@@ -23,6 +23,13 @@ from forgeline.store.schemas import (
     RepositoryRecord,
     RepositoryUpdate,
 )
+from forgeline.store.sqlite_rows import (
+    PROJECT_BY_ID,
+    REPOSITORIES_OF,
+    UpdateProject,
+    project_of,
+    repository_of,
+)
 from forgeline.store.types import utcnow
 
 _NAME_LENGTH = 80
@@ -151,6 +158,12 @@ class ProjectsMixin(StoreCore):
         Raises:
             NotFoundError: There is none.
         """
+        if self._is_sqlite:
+            rows = self._spend_reader.local_rows(PROJECT_BY_ID, (project_id,))
+            if rows is not None:
+                if not rows:
+                    raise not_found("project", project_id)
+                return project_of(rows[0])
 
         async def get(conn: AsyncConnection) -> ProjectRecord:
             row = (await conn.execute(_PROJECT, {"pid": project_id})).one_or_none()
@@ -187,6 +200,9 @@ class ProjectsMixin(StoreCore):
             _check_status(changes["status"])
         if "phases" in changes:
             changes["phases"] = list(changes["phases"])
+
+        if self._sqlite_writer is not None:
+            return await self._sqlite_writer.run(UpdateProject(project_id, changes))
 
         async def run(conn: AsyncConnection) -> ProjectRecord:
             statement = (
@@ -238,6 +254,10 @@ class ProjectsMixin(StoreCore):
 
     async def list_repositories(self, project_id: str) -> list[RepositoryRecord]:
         """A project's repositories in order (empty for an unknown project)."""
+        if self._is_sqlite:
+            rows = self._spend_reader.local_rows(REPOSITORIES_OF, (project_id,))
+            if rows is not None:
+                return [repository_of(row) for row in rows]
 
         async def list_all(conn: AsyncConnection) -> list[RepositoryRecord]:
             rows = (await conn.execute(_REPOSITORIES_OF, {"pid": project_id})).all()

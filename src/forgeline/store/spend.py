@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import sqlite3
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -91,14 +92,22 @@ class SpendReader:
         row = await self._row(_LAST_SEQ, project_id)
         return None if row is None else int(row[0])
 
-    async def _row(self, query: _Query, project_id: str) -> Any:
-        if self._postgres is not None:
-            return await self._postgres.row(query.postgres, project_id)
+    def local_rows(self, sql: str, params: Sequence[Any]) -> list[Any] | None:
+        """SQLite: the rows of a read on this thread's connection; None when SQLite
+        answers busy (read through the engine instead)."""
         try:
-            return cast(_SqliteRead, self._sqlite).row(query.sqlite, project_id)
+            return cast(_SqliteRead, self._sqlite).rows(sql, params)
         except sqlite3.OperationalError as exc:
             if exc.sqlite_errorcode & 0xFF not in (_SQLITE_BUSY, _SQLITE_LOCKED):
                 raise
+        return None
+
+    async def _row(self, query: _Query, project_id: str) -> Any:
+        if self._postgres is not None:
+            return await self._postgres.row(query.postgres, project_id)
+        rows = self.local_rows(query.sqlite, (project_id,))
+        if rows is not None:
+            return rows[0] if rows else None
         async with self._engine.connect() as conn:  # waits on the engine's thread
             return (await conn.execute(query.core, {"pid": project_id})).one_or_none()
 
@@ -167,11 +176,11 @@ class _SqliteRead:
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.Lock()
 
-    def row(self, sql: str, project_id: str) -> Any:
+    def rows(self, sql: str, params: Sequence[Any]) -> list[Any]:
         with self._lock:
             if self._conn is None:
                 self._conn = _connect(self._path)
-            return self._conn.execute(sql, (project_id,)).fetchone()
+            return self._conn.execute(sql, params).fetchall()
 
     def close(self) -> None:
         with self._lock:

@@ -28,6 +28,15 @@ from forgeline.store.schemas import (
     TaskStatus,
     TaskUpdate,
 )
+from forgeline.store.sqlite_rows import (
+    TASK_BY_ID,
+    TASK_ORDER,
+    TASKS_OF,
+    TASKS_OF_PHASE,
+    InsertTask,
+    UpdateTask,
+    task_of,
+)
 from forgeline.store.types import UTCDateTime, utcnow
 
 _TASKS = cast(Table, TaskRow.__table__)
@@ -133,27 +142,30 @@ class TasksMixin(StoreCore):
         if not phase or not agent:
             raise UserError("A task needs a phase and an agent.")
 
+        now = utcnow()
+        values: dict[str, Any] = {
+            "id": tid,
+            "project_id": project_id,
+            "phase": phase,
+            "agent": agent,
+            "status": status,
+            "parent_id": parent_id,
+            "kind": kind,
+            "round": round,
+            "workflow_id": workflow_id,
+            "created_at": now,
+            "updated_at": now,
+            "finished_at": now if status in FINISHED_TASK_STATUSES else None,
+        }
+        if self._sqlite_writer is not None:
+            return await self._sqlite_writer.run(InsertTask(values))
+
         async def create(conn: AsyncConnection) -> TaskRecord:
             project, task = (await conn.execute(_EXISTING, {"pid": project_id, "tid": tid})).one()
             if project is None:
                 raise not_found("project", project_id)
             if task is not None:
                 raise ConflictError(f"A task with id {tid!r} already exists.")
-            now = utcnow()
-            values: dict[str, Any] = {
-                "id": tid,
-                "project_id": project_id,
-                "phase": phase,
-                "agent": agent,
-                "status": status,
-                "parent_id": parent_id,
-                "kind": kind,
-                "round": round,
-                "workflow_id": workflow_id,
-                "created_at": now,
-                "updated_at": now,
-                "finished_at": now if status in FINISHED_TASK_STATUSES else None,
-            }
             await conn.execute(_TASKS.insert().values(values))
             return TaskRecord.model_validate({**values, "error": None, "result": None})
 
@@ -168,6 +180,12 @@ class TasksMixin(StoreCore):
         Raises:
             NotFoundError: There is none.
         """
+        if self._is_sqlite:
+            rows = self._spend_reader.local_rows(TASK_BY_ID, (task_id,))
+            if rows is not None:
+                if not rows:
+                    raise not_found("task", task_id)
+                return task_of(rows[0])
 
         async def get(conn: AsyncConnection) -> TaskRecord:
             row = (await conn.execute(_BY_ID, {"tid": task_id})).one_or_none()
@@ -179,6 +197,13 @@ class TasksMixin(StoreCore):
 
     async def list_tasks(self, project_id: str, *, phase: str | None = None) -> list[TaskRecord]:
         """A project's tasks, oldest first, optionally of one phase."""
+        if self._is_sqlite:
+            sql, params = (
+                (TASKS_OF, [project_id]) if phase is None else (TASKS_OF_PHASE, [project_id, phase])
+            )
+            rows = self._spend_reader.local_rows(sql + TASK_ORDER, params)
+            if rows is not None:
+                return [task_of(row) for row in rows]
         query = select(*_COLUMNS).where(_TASKS.c.project_id == project_id)
         if phase is not None:
             query = query.where(_TASKS.c.phase == phase)
@@ -215,6 +240,11 @@ class TasksMixin(StoreCore):
             raise UserError(f"Cannot update task field(s): {', '.join(sorted(unknown))}.")
         if "status" in changes:
             _check_status(changes["status"])
+
+        if self._sqlite_writer is not None:
+            guard = guarded and "status" in changes
+            sources = _SOURCES[changes["status"]] if guard else None
+            return await self._sqlite_writer.run(UpdateTask(task_id, changes, sources))
 
         async def run(conn: AsyncConnection) -> TaskRecord:
             statement = _update(task_id, changes, guarded=guarded)
