@@ -6,13 +6,23 @@ import secrets
 from collections.abc import Mapping, Sequence
 from typing import Any, Unpack, cast
 
-from sqlalchemy import Row, Table, bindparam, delete, func, select, update
+from sqlalchemy import Row, Table, bindparam, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from forgeline.domain.errors import ConflictError, UserError
 from forgeline.store.core import StoreCore, check_id, not_found
 from forgeline.store.models import ProjectRow, RepositoryRow
+from forgeline.store.pgwriter import PostgresWriter
+from forgeline.store.rawrows import (
+    PROJECT_BY_ID,
+    REPOSITORIES_OF,
+    UpdateProject,
+    pg_row,
+    pg_update_project,
+    project_of,
+    repository_of,
+)
 from forgeline.store.schemas import (
     PROJECT_STATUSES,
     NewRepository,
@@ -22,13 +32,6 @@ from forgeline.store.schemas import (
     PullRequestMode,
     RepositoryRecord,
     RepositoryUpdate,
-)
-from forgeline.store.sqlite_rows import (
-    PROJECT_BY_ID,
-    REPOSITORIES_OF,
-    UpdateProject,
-    project_of,
-    repository_of,
 )
 from forgeline.store.types import utcnow
 
@@ -62,12 +65,9 @@ def _check_status(status: str) -> None:
         )
 
 
-def _project(row: Row[Any], changes: Mapping[str, Any] | None = None) -> ProjectRecord:
-    """The record of a row; `changes` (the values just written) are taken as given."""
-    values = row._asdict()
-    if changes:
-        values.update(changes)
-    return ProjectRecord.model_validate(values)
+def _project(row: Row[Any]) -> ProjectRecord:
+    """The record of a Core row (its values already converted by the column types)."""
+    return ProjectRecord.model_validate(row._asdict())
 
 
 class ProjectsMixin(StoreCore):
@@ -164,8 +164,13 @@ class ProjectsMixin(StoreCore):
                 if not rows:
                     raise not_found("project", project_id)
                 return project_of(rows[0])
+        if self._pg_writer is not None:
+            found = await pg_row(self._pg_writer, PROJECT_BY_ID, project_id)
+            if found is None:
+                raise not_found("project", project_id)
+            return project_of(found)
 
-        async def get(conn: AsyncConnection) -> ProjectRecord:
+        async def get(conn: AsyncConnection) -> ProjectRecord:  # SQLite answered busy
             row = (await conn.execute(_PROJECT, {"pid": project_id})).one_or_none()
             if row is None:
                 raise not_found("project", project_id)
@@ -203,20 +208,7 @@ class ProjectsMixin(StoreCore):
 
         if self._sqlite_writer is not None:
             return await self._sqlite_writer.run(UpdateProject(project_id, changes))
-
-        async def run(conn: AsyncConnection) -> ProjectRecord:
-            statement = (
-                update(_PROJECTS)
-                .where(_PROJECTS.c.id == project_id)
-                .values({**changes, "updated_at": utcnow()})
-                .returning(*_PROJECT_COLUMNS)
-            )
-            row = (await conn.execute(statement)).one_or_none()
-            if row is None:
-                raise not_found("project", project_id)
-            return _project(row, changes)
-
-        return await self._write_core(run)
+        return await pg_update_project(cast(PostgresWriter, self._pg_writer), project_id, changes)
 
     async def delete_project(self, project_id: str) -> None:
         """Delete a project and everything recorded about it.

@@ -1,26 +1,40 @@
 """Tasks: one agent's run in one phase of a project.
 
-The calls the orchestrator makes on every step (create, get, list, update) are Core
-statements on a connection (`StoreCore._read_core` / `_write_core`): no session,
-identity map or unit of work. An update is one `UPDATE ... RETURNING`, its guard and
-`finished_at` rule evaluated by the statement on the row it changes.
+The calls the orchestrator makes on every step run without the ORM (no session,
+identity map or unit of work): writes as plain driver statements (`store.rawrows`:
+SQLite's writer thread, PostgreSQL's autocommit pool), an update as one
+`UPDATE ... RETURNING` whose guard and `finished_at` rule the statement evaluates on
+the row it changes; reads by id likewise, lists as Core statements on a connection
+(and SQLite's on the loop thread's read connection).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any, Unpack, cast
 
-from sqlalchemy import Row, Select, Table, and_, bindparam, case, literal, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Select, Table, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from forgeline.domain.errors import ConflictError, UserError
+from forgeline.domain.errors import UserError
 from forgeline.domain.status import can_move
 from forgeline.domain.tasks import TASK_KINDS, TaskKind
 from forgeline.store.core import StoreCore, check_id, not_found
-from forgeline.store.models import ProjectRow, TaskRow
+from forgeline.store.models import TaskRow
+from forgeline.store.pgwriter import PostgresWriter
 from forgeline.store.projects import new_id
+from forgeline.store.rawrows import (
+    TASK_BY_ID,
+    TASK_ORDER,
+    TASKS_OF,
+    TASKS_OF_PHASE,
+    InsertTask,
+    UpdateTask,
+    pg_insert_task,
+    pg_row,
+    pg_update_task,
+    task_of,
+)
 from forgeline.store.schemas import (
     FINISHED_TASK_STATUSES,
     TASK_STATUSES,
@@ -28,25 +42,11 @@ from forgeline.store.schemas import (
     TaskStatus,
     TaskUpdate,
 )
-from forgeline.store.sqlite_rows import (
-    TASK_BY_ID,
-    TASK_ORDER,
-    TASKS_OF,
-    TASKS_OF_PHASE,
-    InsertTask,
-    UpdateTask,
-    task_of,
-)
-from forgeline.store.types import UTCDateTime, utcnow
+from forgeline.store.types import utcnow
 
 _TASKS = cast(Table, TaskRow.__table__)
-_PROJECTS = cast(Table, ProjectRow.__table__)
 _COLUMNS = [_TASKS.c[name] for name in TaskRecord.model_fields]
 _BY_ID = select(*_COLUMNS).where(_TASKS.c.id == bindparam("tid"))
-_EXISTING = select(
-    select(_PROJECTS.c.id).where(_PROJECTS.c.id == bindparam("pid")).scalar_subquery(),
-    select(_TASKS.c.id).where(_TASKS.c.id == bindparam("tid")).scalar_subquery(),
-)
 _ORDER = (_TASKS.c.created_at, _TASKS.c.id)
 # The statuses a guarded update may move a task from, per new status.
 _SOURCES: dict[str, list[str]] = {
@@ -65,40 +65,6 @@ def _check_status(status: str) -> None:
 def _check_kind(kind: str) -> None:
     if kind not in TASK_KINDS:
         raise UserError(f"Invalid task kind {kind!r}: one of {', '.join(sorted(TASK_KINDS))}.")
-
-
-def _record(row: Row[Any], changes: Mapping[str, Any] | None = None) -> TaskRecord:
-    """The record of a row; `changes` (the values just written) are taken as given."""
-    values = row._asdict()
-    if changes:
-        values.update(changes)
-    return TaskRecord.model_validate(values)
-
-
-def _update(task_id: str, changes: Mapping[str, Any], *, guarded: bool) -> Any:
-    """The `UPDATE ... RETURNING` of `update_task`.
-
-    `finished_at` is kept from the task's first terminal status (the `CASE` reads the
-    row's current values), set to now on its first one, cleared while it is active.
-    With `guarded`, the row is only changed from a status that may move to the new one.
-    """
-    now = utcnow()
-    values: dict[str, Any] = {**changes, "updated_at": now}
-    statement = update(_TASKS).where(_TASKS.c.id == task_id)
-    status = changes.get("status")
-    if status is not None:
-        if status in FINISHED_TASK_STATUSES:
-            kept = and_(
-                _TASKS.c.status.in_(sorted(FINISHED_TASK_STATUSES)),
-                _TASKS.c.finished_at.is_not(None),
-            )
-            now_value = literal(now, UTCDateTime())
-            values["finished_at"] = case((kept, _TASKS.c.finished_at), else_=now_value)
-        else:
-            values["finished_at"] = None
-        if guarded:
-            statement = statement.where(_TASKS.c.status.in_(_SOURCES[status]))
-    return statement.values(values).returning(*_COLUMNS)
 
 
 class TasksMixin(StoreCore):
@@ -159,20 +125,7 @@ class TasksMixin(StoreCore):
         }
         if self._sqlite_writer is not None:
             return await self._sqlite_writer.run(InsertTask(values))
-
-        async def create(conn: AsyncConnection) -> TaskRecord:
-            project, task = (await conn.execute(_EXISTING, {"pid": project_id, "tid": tid})).one()
-            if project is None:
-                raise not_found("project", project_id)
-            if task is not None:
-                raise ConflictError(f"A task with id {tid!r} already exists.")
-            await conn.execute(_TASKS.insert().values(values))
-            return TaskRecord.model_validate({**values, "error": None, "result": None})
-
-        try:
-            return await self._write_core(create)
-        except IntegrityError as exc:
-            raise ConflictError(f"A task with id {tid!r} already exists.") from exc
+        return await pg_insert_task(cast(PostgresWriter, self._pg_writer), values)
 
     async def get_task(self, task_id: str) -> TaskRecord:
         """The task with this id.
@@ -186,14 +139,15 @@ class TasksMixin(StoreCore):
                 if not rows:
                     raise not_found("task", task_id)
                 return task_of(rows[0])
-
-        async def get(conn: AsyncConnection) -> TaskRecord:
-            row = (await conn.execute(_BY_ID, {"tid": task_id})).one_or_none()
+        if self._pg_writer is not None:
+            row = await pg_row(self._pg_writer, TASK_BY_ID, task_id)
             if row is None:
                 raise not_found("task", task_id)
-            return _record(row)
-
-        return await self._read_core(get)
+            return task_of(row)
+        record = await self._read_core(lambda conn: _first(conn, task_id))  # SQLite was busy
+        if record is None:
+            raise not_found("task", task_id)
+        return record
 
     async def list_tasks(self, project_id: str, *, phase: str | None = None) -> list[TaskRecord]:
         """A project's tasks, oldest first, optionally of one phase."""
@@ -241,25 +195,26 @@ class TasksMixin(StoreCore):
         if "status" in changes:
             _check_status(changes["status"])
 
+        guard = guarded and "status" in changes
+        sources = _SOURCES[changes["status"]] if guard else None
         if self._sqlite_writer is not None:
-            guard = guarded and "status" in changes
-            sources = _SOURCES[changes["status"]] if guard else None
             return await self._sqlite_writer.run(UpdateTask(task_id, changes, sources))
-
-        async def run(conn: AsyncConnection) -> TaskRecord:
-            statement = _update(task_id, changes, guarded=guarded)
-            row = (await conn.execute(statement)).one_or_none()
-            if row is not None:
-                return _record(row, changes)
-            current = (await conn.execute(_BY_ID, {"tid": task_id})).one_or_none()
-            if current is None:  # else the guard refused the move: nothing changed
-                raise not_found("task", task_id)
-            return _record(current)
-
-        return await self._write_core(run)
+        return await pg_update_task(
+            cast(PostgresWriter, self._pg_writer), task_id, changes, sources
+        )
 
     async def _select_tasks(self, query: Select[Any]) -> list[TaskRecord]:
         async def run(conn: AsyncConnection) -> list[TaskRecord]:
-            return [_record(row) for row in (await conn.execute(query)).all()]
+            return [_core_task(row) for row in (await conn.execute(query)).all()]
 
         return await self._read_core(run)
+
+
+def _core_task(row: Any) -> TaskRecord:
+    """The record of a Core row (its values already converted by the column types)."""
+    return TaskRecord.model_validate(row._asdict())
+
+
+async def _first(conn: AsyncConnection, task_id: str) -> TaskRecord | None:
+    row = (await conn.execute(_BY_ID, {"tid": task_id})).one_or_none()
+    return None if row is None else _core_task(row)
