@@ -105,6 +105,10 @@ async def test_pause_and_resume_while_waiting_for_answers(service: Service, tmp_
     await service.answer(questions[1].id, Answer(question="", other="export"))
     await eventually(has_status(service, task_id, "completed"))
 
+    async def project_completed() -> bool:  # written right after the task's status
+        return (await service.store.get_project(project_id)).status == "completed"
+
+    await eventually(project_completed, timeout=5)
     project = await service.store.get_project(project_id)
     assert (project.status, project.current_phase) == ("completed", "planning")
     ws = Path(project.workspace)
