@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from dbfixtures import make_project, sqlite_url
-from forgeline.domain.errors import NotFoundError
+from forgeline.domain.errors import ConflictError, NotFoundError
 from forgeline.domain.events import EventType, NewEvent
 from forgeline.store import (
     NewRepository,
@@ -154,3 +154,15 @@ async def test_busy_sqlite_reads_go_through_the_engine(tmp_path: Path) -> None:
         assert tuple(await asyncio.wait_for(reading, 30)) == expected
     finally:
         await store.close()
+
+
+async def test_concurrent_creates_of_one_id_make_one_task(store: Store) -> None:
+    project = await make_project(store)
+    made = await asyncio.gather(
+        *(store.create_task(project.id, "research", "r", task_id="t-same") for _ in range(8)),
+        return_exceptions=True,
+    )
+    assert sum(isinstance(m, TaskRecord) for m in made) == 1
+    assert all(isinstance(m, TaskRecord | ConflictError) for m in made)
+    with pytest.raises(NotFoundError, match="No project with id 'gone'"):
+        await store.create_task("gone", "research", "r", task_id="t-same")
