@@ -26,7 +26,15 @@ POOL_MAX = 10
 """Connections at most: one statement each, so a few serve many projects."""
 
 _BAD_TEXT = {"22021", "22P05"}  # a NUL byte, or bytes invalid in UTF-8
-_LOST = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, ConnectionError, OSError)
+# A connection the server closed: asyncpg raises one of these on its next use (an
+# `InternalClientError` when the server's notice arrived while it was idle).
+_LOST = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
+    ConnectionError,
+    OSError,
+)
 
 
 def driver_dsn(url: URL) -> str:
