@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 from weakref import WeakKeyDictionary
 
 from sqlalchemy.exc import DBAPIError
@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 
 from forgeline.domain.errors import NotFoundError, UserError
 from forgeline.store.engine import WRITE_OPTION
+from forgeline.store.finish import BAD_TEXT_SQLSTATES, bad_text, finished
 from forgeline.store.pgwriter import PostgresWriter
 from forgeline.store.spend import SpendReader
 from forgeline.store.writer import SqliteWriter
@@ -50,7 +51,7 @@ def is_bad_text(exc: DBAPIError) -> bool:
     """PostgreSQL refused a string (a NUL byte, or bytes invalid in UTF-8)."""
     orig = exc.orig
     code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
-    return code in {"22021", "22P05"}
+    return code in BAD_TEXT_SQLSTATES
 
 
 def is_transient(exc: DBAPIError) -> bool:
@@ -120,8 +121,8 @@ class StoreCore:
         database's write lock at BEGIN; other processes wait on the busy timeout.
         """
         if not self._is_sqlite:
-            return await _finished(self._run(self._writer, fn))
-        return await _finished(self._locked(lambda: self._run(self._writer, fn)))
+            return await finished(self._run(self._writer, fn))
+        return await finished(self._locked(lambda: self._run(self._writer, fn)))
 
     async def _write_core(self, fn: ConnectionFn[T]) -> T:
         """Like `_write`, on a bare connection (SQLAlchemy Core, no ORM session).
@@ -134,8 +135,8 @@ class StoreCore:
             return await _retrying(lambda: self._in_connection(fn))
 
         if not self._is_sqlite:
-            return await _finished(run())
-        return await _finished(self._locked(run))
+            return await finished(run())
+        return await finished(self._locked(run))
 
     async def _locked(self, run: Callable[[], Awaitable[T]]) -> T:
         async with self._write_lock():
@@ -160,24 +161,6 @@ class StoreCore:
         return await _retrying(once)
 
 
-async def _finished(transaction: Awaitable[T]) -> T:
-    """Run a write transaction to its end even when the caller is cancelled.
-
-    A pause cancels a task at whatever it awaits; a transaction cut there would leave
-    its connection inside BEGIN IMMEDIATE, holding SQLite's write lock, and every later
-    writer (the pause itself included) would wait on it. The caller still sees its
-    cancellation at once; the transaction commits or rolls back on its own.
-    """
-    task = asyncio.ensure_future(transaction)
-    task.add_done_callback(_retrieve)
-    return await asyncio.shield(task)
-
-
-def _retrieve(task: asyncio.Future[Any]) -> None:
-    if not task.cancelled():
-        task.exception()  # retrieved: a caller that was cancelled does not read it
-
-
 async def _retrying(attempt_fn: Callable[[], Awaitable[T]]) -> T:
     """Run a transaction, retrying it on transient errors (lock contention, deadlock)."""
     attempt = 0
@@ -187,9 +170,7 @@ async def _retrying(attempt_fn: Callable[[], Awaitable[T]]) -> T:
             return await attempt_fn()
         except DBAPIError as exc:
             if is_bad_text(exc):
-                raise UserError(
-                    "text with a NUL byte or an invalid character cannot be stored"
-                ) from None
+                raise bad_text() from None
             if attempt >= MAX_ATTEMPTS or not is_transient(exc):
                 raise
         await asyncio.sleep(min(0.02 * 2**attempt, 1.0))

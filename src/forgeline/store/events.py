@@ -191,7 +191,6 @@ class EventsMixin(StoreCore):
         Raises:
             NotFoundError: There is no such project.
         """
-
         seq = await self._spend_reader.last_seq(project_id)
         if seq is None:
             raise not_found("project", project_id)

@@ -20,12 +20,11 @@ from typing import Any
 import asyncpg
 from sqlalchemy.engine import URL
 
-from forgeline.domain.errors import UserError
+from forgeline.store.finish import BAD_TEXT_SQLSTATES, bad_text, finished
 
 POOL_MAX = 10
 """Connections at most: one statement each, so a few serve many projects."""
 
-_BAD_TEXT = {"22021", "22P05"}  # a NUL byte, or bytes invalid in UTF-8
 # A connection the server closed: asyncpg raises one of these on its next use (an
 # `InternalClientError` when the server's notice arrived while it was idle).
 _LOST = (
@@ -58,9 +57,7 @@ class PostgresWriter:
             UserError: The text cannot be stored (a NUL byte, invalid UTF-8).
             asyncpg.PostgresError: What the statement raised (nothing was written).
         """
-        task = asyncio.ensure_future(self._fetchrow(statement, args))
-        task.add_done_callback(_retrieve)
-        return await asyncio.shield(task)
+        return await finished(self._fetchrow(statement, args))
 
     async def close(self) -> None:
         """Close the pool (a later write opens another)."""
@@ -76,9 +73,8 @@ class PostgresWriter:
                 await self._reset()  # the server dropped it, or restarted: once more
             return await (await self._get_pool()).fetchrow(statement, *args)
         except asyncpg.PostgresError as exc:
-            if getattr(exc, "sqlstate", None) in _BAD_TEXT:
-                message = "text with a NUL byte or an invalid character cannot be stored"
-                raise UserError(message) from None
+            if getattr(exc, "sqlstate", None) in BAD_TEXT_SQLSTATES:
+                raise bad_text() from None
             raise
 
     async def _get_pool(self) -> asyncpg.Pool:
@@ -97,8 +93,3 @@ class PostgresWriter:
         pool, self._pool = self._pool, None
         if pool is not None:
             pool.terminate()
-
-
-def _retrieve(task: asyncio.Future[Any]) -> None:
-    if not task.cancelled():
-        task.exception()  # retrieved: a caller that was cancelled does not read it

@@ -11,7 +11,7 @@ lock is held across an await, and N concurrent writers cost one commit.
 Durability is unchanged: a caller learns of its write only once it is committed (in
 the WAL, which survives a killed process); a transaction that raises is rolled back to
 its savepoint alone, and the others in its group still commit. A caller cancelled
-while its transaction is queued does not stop it (it commits, as `_finished` ensures
+while its transaction is queued does not stop it (it commits, as `finish.finished` ensures
 for the other writes). Other processes, and this process's ORM writers, take SQLite's
 write lock in turn with the busy timeout, as before.
 """
