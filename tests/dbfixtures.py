@@ -65,6 +65,20 @@ async def postgres_database() -> AsyncIterator[str]:
             await admin.close()
 
 
+async def terminate_other_backends(url: str) -> int:
+    """Have the server drop every other connection to the database at `url` (as a
+    restart would); how many it dropped."""
+    conn = await asyncpg.connect(url)
+    try:
+        query = (
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return int(await conn.fetchval(query))
+    finally:
+        await conn.close()
+
+
 async def _migrate(url: str) -> None:
     opened = await open_store(url)
     await opened.close()

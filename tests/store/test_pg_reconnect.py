@@ -8,25 +8,12 @@ again on a new one.
 
 from __future__ import annotations
 
-import asyncpg
 import pytest
 
-from dbfixtures import make_project, postgres_database
+from dbfixtures import make_project, postgres_database, terminate_other_backends
 from forgeline.domain.errors import UserError
 from forgeline.domain.events import EventType, NewEvent
 from forgeline.store import open_store
-
-
-async def _terminate_other_backends(url: str) -> int:
-    conn = await asyncpg.connect(url)
-    try:
-        query = (
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
-        return int(await conn.fetchval(query))
-    finally:
-        await conn.close()
 
 
 def _event(n: int) -> NewEvent:
@@ -40,7 +27,7 @@ async def test_reads_and_writes_go_on_after_the_server_drops_every_connection() 
             project = await make_project(store)
             for n in range(5):
                 await store.append_event_once(project.id, _event(n))
-            assert await _terminate_other_backends(url) >= 1  # the pool's idle connections
+            assert await terminate_other_backends(url) >= 1  # the pool's idle connections
 
             assert (await store.get_project(project.id)).id == project.id
             event, created = await store.append_event_once(project.id, _event(5))

@@ -13,12 +13,11 @@ import random
 import sqlite3
 from pathlib import Path
 
-import asyncpg
 import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
 
-from dbfixtures import make_project, postgres_database, sqlite_url
+from dbfixtures import make_project, postgres_database, sqlite_url, terminate_other_backends
 from forgeline.domain.errors import NotFoundError
 from forgeline.domain.events import EventType, NewEvent
 from forgeline.domain.messages import Usage
@@ -152,18 +151,6 @@ async def test_upgrade_sets_the_spend_of_projects_with_usage_already(fresh_db_ur
         await store.close()
 
 
-async def _terminate_other_backends(url: str) -> int:
-    conn = await asyncpg.connect(url)
-    try:
-        query = (
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
-        return int(await conn.fetchval(query))
-    finally:
-        await conn.close()
-
-
 async def test_postgresql_reads_on_after_their_connection_is_lost_or_cancelled() -> None:
     async with postgres_database() as url:
         store = await open_store(url)
@@ -171,7 +158,7 @@ async def test_postgresql_reads_on_after_their_connection_is_lost_or_cancelled()
             project = await make_project(store)
             await store.append_event_once(project.id, usage_event(1), usage=call(0.5))
             assert (await store.spend(project.id)).spent_usd == 0.5
-            assert await _terminate_other_backends(url) >= 1  # the spend's connection too
+            assert await terminate_other_backends(url) >= 1  # the spend's connection too
             assert (await store.spend(project.id)).spent_usd == 0.5
             for _ in range(20):  # a caller cancelled mid-read (a pause) leaves none stuck
                 reading = asyncio.create_task(store.spend(project.id))
