@@ -54,7 +54,11 @@ FILES = [
 ]
 PATTERNS = ["def ", "page", "import", "return", "class ", "assert", "items", "size"]
 GLOBS = ["**/*.py", "**/*.md", "pagekit/**", "**/test_*.py"]
-IDLE_S = 5.0
+# The idle windows: the clients' first reads (their replay of the stored events) end
+# within SETTLE_S of connecting, and a window of IDLE_S ends before the first
+# keep-alive (15 s after connecting), when the streams of projects with no work end.
+IDLE_S = 10.0
+SETTLE_S = 2.0
 DONE = {"task_completed", "task_failed", "task_cancelled"}
 
 
@@ -192,10 +196,15 @@ async def measure(args: argparse.Namespace, home: Path) -> dict[str, Any]:
                 }
                 (await http.post("/api/projects", json=body)).raise_for_status()
                 ids.append(body["project_id"])
+            await asyncio.sleep(SETTLE_S)
+            base0 = proc_cpu_s(server.proc.pid)
+            await asyncio.sleep(IDLE_S)
+            base_cpu = proc_cpu_s(server.proc.pid) - base0
             clients = [Client(ids[i % len(ids)]) for i in range(args.clients)]
             tasks = [asyncio.create_task(listen(http, c)) for c in clients]
             await asyncio.wait_for(asyncio.gather(*(c.connected.wait() for c in clients)), 60)
             rss_connected = proc_status_kib(server.proc.pid, "VmRSS")
+            await asyncio.sleep(SETTLE_S)
             idle0 = proc_cpu_s(server.proc.pid)
             await asyncio.sleep(IDLE_S)
             idle_cpu = proc_cpu_s(server.proc.pid) - idle0
@@ -223,6 +232,7 @@ async def measure(args: argparse.Namespace, home: Path) -> dict[str, Any]:
         "elapsed": elapsed,
         "server_cpu": server_cpu,
         "idle_cpu": idle_cpu,
+        "base_cpu": base_cpu,
         "rss_idle": rss_idle,
         "rss_connected": rss_connected,
         "rss_peak": peak[0],
@@ -266,8 +276,10 @@ def report(args: argparse.Namespace, m: dict[str, Any]) -> str:
         "core). One server process (uvicorn, SQLite, local event bus); the clients run in "
         "the benchmark process on the same 2 cores.",
         f"With the clients connected and no project running, the server used "
-        f"{m['idle_cpu']:.2f} s CPU in {IDLE_S:.0f} s ({100 * m['idle_cpu'] / IDLE_S:.0f}% of one "
-        "core).",
+        f"{m['idle_cpu']:.2f} s CPU in {IDLE_S:.0f} s ({100 * m['idle_cpu'] / IDLE_S:.1f}% of one "
+        f"core), measured from {SETTLE_S:.0f} s after the last client connected; before any "
+        f"client connected, {m['base_cpu']:.2f} s ({100 * m['base_cpu'] / IDLE_S:.1f}%). The "
+        "window ends before the first keep-alive (15 s).",
         "",
         "Latency = client receive time - event `ts` (persist time), in ms:",
         "",
