@@ -12,6 +12,7 @@ model gets `DEFAULT_CONTEXT_WINDOW`.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import TypeVar
 
 from forgeline.domain.messages import Usage
@@ -127,7 +128,19 @@ def price_for(
         found = _lookup(name, overrides)
         if found is not None:
             return found
+    return _table_price(name)
+
+
+# The built-in tables are constants: each model name is looked up once (a lookup
+# scans the whole table, and a call's cost is taken several times per agent step).
+@lru_cache(maxsize=256)
+def _table_price(name: str) -> ModelPrice | None:
     return _lookup(name, PRICES)
+
+
+@lru_cache(maxsize=256)
+def _table_window(name: str) -> int:
+    return _lookup(name, CONTEXT_WINDOWS) or DEFAULT_CONTEXT_WINDOW
 
 
 def cost_for(
@@ -170,4 +183,4 @@ def context_window(model: str, *, overrides: Mapping[str, int] | None = None) ->
         found = _lookup(name, overrides)
         if found is not None:
             return found
-    return _lookup(name, CONTEXT_WINDOWS) or DEFAULT_CONTEXT_WINDOW
+    return _table_window(name)

@@ -28,6 +28,7 @@ _SQLITE_RECORD = (
     "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (workflow_id, number) DO NOTHING"
 )
 _SQLITE_STATUS = "SELECT status FROM tasks WHERE id = ?"
+_SQLITE_RECORDED = "SELECT number, name, output FROM steps WHERE workflow_id = ?"
 _POSTGRES_RECORD = (
     "WITH recorded AS (INSERT INTO steps (workflow_id, number, project_id, name, output, "
     "started_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, now()) "
@@ -69,7 +70,16 @@ class JournalMixin(StoreCore):
     """Durable steps (`steps`)."""
 
     async def recorded_steps(self, workflow_id: str) -> dict[int, RecordedStep]:
-        """Every step a workflow has recorded, by number."""
+        """Every step a workflow has recorded, by number.
+
+        On SQLite it is read on this thread's connection: every workflow run starts
+        with this read, and a round trip through a connection thread waits for a busy
+        event loop twice.
+        """
+        if self._is_sqlite:
+            rows = self._spend_reader.local_rows(_SQLITE_RECORDED, [workflow_id])
+            if rows is not None:
+                return {row[0]: RecordedStep(row[1], bytes(row[2])) for row in rows}
         query = select(_STEPS.c.number, _STEPS.c.name, _STEPS.c.output).where(
             _STEPS.c.workflow_id == workflow_id
         )

@@ -36,8 +36,8 @@ class Workspace:
 
     @property
     def root(self) -> Path:
-        """The workspace directory, where every tool runs."""
-        return workspaces_dir(self.home) / self.project_id
+        """The workspace directory, where every tool runs (`home` is resolved already)."""
+        return self.home / WORKSPACES_DIRNAME / self.project_id
 
     @property
     def research_md(self) -> Path:
