@@ -1,5 +1,5 @@
-"""A workflow's events are stored completely and in emit order, though on SQLite the
-workflow does not wait for each write; a write that fails reaches the workflow."""
+"""A workflow's events are stored completely and in emit order by the time its result
+is; a write that fails reaches the workflow."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import yaml
 from forgeline.console.demo import make_sample_repo
 from forgeline.domain.errors import NotFoundError
 from forgeline.domain.events import Event, EventType, NewEvent
+from forgeline.orchestrator import engine
 from forgeline.orchestrator.boot import start_runtime
 from forgeline.orchestrator.durable import DurableSink
 from forgeline.orchestrator.runtime import Runtime
@@ -75,9 +76,9 @@ async def test_every_event_is_stored_in_order_when_the_task_completes(
     )
     task = await service.start_phase(project.id, "research")
     async with asyncio.timeout(60):
-        while (await service.get_task(task.id)).status != "completed":
-            await asyncio.sleep(0.05)
-    # Read at once: the task is completed only after its events are written.
+        await engine.result(task.id)
+    assert (await service.get_task(task.id)).status == "completed"
+    # Read at once: a task's workflow returns only after its events are written.
     events = [e for e in await service.store.list_events(project.id) if e.task_id == task.id]
     _check_causal_order(events)
     assert sum(e.type == EventType.TOOL_RESULT for e in events) == 2 * TURNS + 1
@@ -92,14 +93,5 @@ async def test_a_failed_event_write_is_raised_to_the_workflow(
     ws = Workspace(home=runtime.settings.home, project_id="no-such-project")
     sink = DurableSink(runtime, project_id="no-such-project", workflow_id="wf-1", ws=ws)
     event = NewEvent(type=EventType.MODEL_TEXT, task_id="wf-1", data={"text": "hello"})
-    if runtime.store.writes_in_order:
-        await sink.emit(event)  # queued; its write fails on the writer thread
-        with pytest.raises(NotFoundError):
-            await sink.flush()
+    with pytest.raises(NotFoundError):
         await sink.emit(event)
-        usage = NewEvent(type=EventType.USAGE, task_id="wf-1", data={"calls": 1})
-        with pytest.raises(NotFoundError):
-            await sink.emit(usage)  # it waits for the writes before it: their failure
-    else:
-        with pytest.raises(NotFoundError):
-            await sink.emit(event)

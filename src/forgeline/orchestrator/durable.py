@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Literal
 
 from forgeline.domain.errors import ConflictError
@@ -61,14 +60,6 @@ class DurableSink:
     Each event gets a key from the workflow id and its position among the events that
     workflow emits. A replayed workflow emits the same events in the same order, so
     the store recognises them and nothing is duplicated or published twice.
-
-    Where the store commits its writes in the order they are issued (SQLite's writer
-    thread), an event is written without the workflow waiting for it: its write is
-    queued at once, in emit order, and it is published and logged when committed.
-    Nothing is lost to a crash meanwhile: a replay emits it again under the same key.
-    A `usage` event is awaited (after the ones before it), because the budget reads
-    the spend it records; `flush` waits for the rest, and a write that failed is
-    raised there or at the next emit.
     """
 
     def __init__(self, runtime: Runtime, *, project_id: str, workflow_id: str, ws: Workspace):
@@ -77,55 +68,18 @@ class DurableSink:
         self._workflow_id = workflow_id
         self._ws = ws
         self._count = 0
-        self._queued = runtime.store.writes_in_order
-        self._pending: set[asyncio.Task[None]] = set()
-        self._failure: BaseException | None = None
 
     async def emit(self, event: NewEvent) -> None:
-        self._raise_failure()
         self._count += 1
         if event.dedup_key is None:
             event = event.model_copy(update={"dedup_key": f"{self._workflow_id}:{self._count}"})
-        if event.type == EventType.USAGE:
-            await self.flush()
-            await self._write(event, _usage_of(event))
-        elif self._queued:
-            # The write is queued before this returns (nothing in it awaits first).
-            task = asyncio.ensure_future(self._queued_write(event))
-            self._pending.add(task)
-            task.add_done_callback(self._pending.discard)
-        else:
-            await self._write(event, None)
-
-    async def flush(self) -> None:
-        """Wait until every event emitted so far is written.
-
-        Raises:
-            Exception: The error of an event's write that failed.
-        """
-        if self._pending:
-            await asyncio.wait(set(self._pending))
-        self._raise_failure()
-
-    async def _queued_write(self, event: NewEvent) -> None:
-        try:
-            await self._write(event, None)
-        except Exception as exc:
-            if self._failure is None:
-                self._failure = exc
-
-    async def _write(self, event: NewEvent, usage: NewUsage | None) -> None:
+        usage = _usage_of(event) if event.type == EventType.USAGE else None
         stored, created = await self._runtime.events.emit_once(self._project_id, event, usage=usage)
         if not created:
             return
         task = stored.task_id or self._workflow_id
         record = {"seq": stored.seq, "type": stored.type, "data": stored.data}
         append_log(self._ws, task, record)
-
-    def _raise_failure(self) -> None:
-        failure, self._failure = self._failure, None
-        if failure is not None:
-            raise failure
 
 
 def _usage_of(event: NewEvent) -> NewUsage:

@@ -52,22 +52,15 @@ async def run_task(
     project_id, task_id = ids
     track(runtime, task_id)
     ctx = await load_context(runtime, durable, project_id, task_id)
-    outcome = await _outcome(ctx, phase, body, quiet=quiet)
-    await ctx.sink.flush()  # the task's events are all stored when its result is
-    return outcome
-
-
-async def _outcome(ctx: PhaseContext, phase: str, body: PhaseBody, *, quiet: bool) -> TaskOutcome:
     await _started(ctx, phase, quiet=quiet)
     try:
         output = await body(ctx)
-        await ctx.sink.flush()
     except ForgelineError as exc:
         return await _failed(ctx, phase, str(exc), quiet=quiet)
     except engine.STOPPED:
         raise  # paused or cancelled: `control` has set the status
     except Exception as exc:
-        log.exception("task %s failed", ctx.task_id)
+        log.exception("task %s failed", task_id)
         message = f"internal error: {type(exc).__name__}: {exc}"
         return await _failed(ctx, phase, message, quiet=quiet)
     return await _completed(ctx, phase, TaskOutcome.of(output), quiet=quiet)

@@ -92,12 +92,6 @@ class StoreCore:
         """`sqlite` or `postgresql`."""
         return self._engine.dialect.name
 
-    @property
-    def writes_in_order(self) -> bool:
-        """Whether the hot writes (events, steps) commit in the order they are issued:
-        SQLite's one writer thread does; PostgreSQL's pooled statements may not."""
-        return self._sqlite_writer is not None
-
     async def close(self) -> None:
         """Stop the SQLite writer thread (after its queued writes); close every connection."""
         if self._sqlite_writer is not None:
