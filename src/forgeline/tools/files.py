@@ -33,6 +33,11 @@ _FILE_PATH_HELP = "The file's path: absolute, or relative to the workspace root.
 # Room kept in a Read result's character cap for the notes after the numbered lines.
 _READ_NOTES_RESERVE = 400
 
+# A file up to this size is read on the event loop: from the page cache that takes
+# microseconds, less than handing it to a worker thread and back. Larger files, and
+# any file whose size cannot be read, go to a thread.
+INLINE_READ_BYTES = 64 * 1024
+
 
 def _open_regular(path: Path, shown: str, *, flags: int) -> tuple[int, os.stat_result]:
     """Open `path` without following a final symlink and check it is a regular file."""
@@ -132,7 +137,10 @@ class ReadTool:
         offset = args.offset or 1
         limit = args.limit or DEFAULT_READ_LIMIT
         budget = max(ctx.max_output_chars - _READ_NOTES_RESERVE, 1)
-        window = await asyncio.to_thread(self._read, path, shown, offset, limit, budget)
+        if _small(path):
+            window = self._read(path, shown, offset, limit, budget)
+        else:
+            window = await asyncio.to_thread(self._read, path, shown, offset, limit, budget)
         ctx.read_files[path] = window.mtime_ns
         return _render_window(window, shown, offset)
 
@@ -141,6 +149,13 @@ class ReadTool:
         fd, info = _open_regular(path, shown, flags=os.O_RDONLY)
         with os.fdopen(fd, "rb") as handle:
             return read_window(handle, info, offset=offset, limit=limit, max_chars=budget)
+
+
+def _small(path: Path) -> bool:
+    try:
+        return os.stat(path).st_size <= INLINE_READ_BYTES
+    except OSError:
+        return False  # the read in a thread says what is wrong
 
 
 def _render_window(window: TextWindow, shown: str, offset: int) -> str:
