@@ -152,10 +152,12 @@ class ReadTool:
 
 
 def _small(path: Path) -> bool:
+    """A small regular file (anything else is opened and refused in a thread)."""
     try:
-        return os.stat(path).st_size <= INLINE_READ_BYTES
+        info = os.stat(path)
     except OSError:
         return False  # the read in a thread says what is wrong
+    return stat.S_ISREG(info.st_mode) and info.st_size <= INLINE_READ_BYTES
 
 
 def _render_window(window: TextWindow, shown: str, offset: int) -> str:
