@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
 import yaml
 
 from forgeline.domain.errors import ConflictError, UserError
-from forgeline.orchestrator.boot import start_runtime
 from forgeline.orchestrator.service import Service
-from forgeline.settings import Settings
 from forgeline.tools.base import Answer
 from forgeline.workspace.metadata import RepoSpec
 
@@ -46,16 +44,6 @@ def make_repo(path: Path) -> Path:
     ):
         subprocess.run(["git", *args], cwd=path, check=True, capture_output=True)
     return path
-
-
-@pytest.fixture
-async def service(tmp_path: Path, database_url: str | None) -> AsyncIterator[Service]:
-    settings = Settings(home=tmp_path / "home", database_url=database_url)
-    runtime = await start_runtime(settings, role="test")
-    try:
-        yield Service(runtime)
-    finally:
-        await runtime.stop()
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 30) -> None:

@@ -4,7 +4,6 @@ is; a write that fails reaches the workflow."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -14,11 +13,8 @@ from forgeline.console.demo import make_sample_repo
 from forgeline.domain.errors import NotFoundError
 from forgeline.domain.events import Event, EventType, NewEvent
 from forgeline.orchestrator import engine
-from forgeline.orchestrator.boot import start_runtime
 from forgeline.orchestrator.durable import DurableSink
-from forgeline.orchestrator.runtime import Runtime
 from forgeline.orchestrator.service import Service
-from forgeline.settings import Settings
 from forgeline.workspace.layout import Workspace, open_workspace, read_log
 from forgeline.workspace.metadata import RepoSpec
 
@@ -41,16 +37,6 @@ def research_script(path: Path) -> Path:
     return path
 
 
-@pytest.fixture
-async def runtime(tmp_path: Path, database_url: str | None) -> AsyncIterator[Runtime]:
-    settings = Settings(home=tmp_path / "home", database_url=database_url)
-    runtime = await start_runtime(settings, role="test")
-    try:
-        yield runtime
-    finally:
-        await runtime.stop()
-
-
 def _check_causal_order(events: list[Event]) -> None:
     phase = {EventType.PHASE_STARTED, EventType.PHASE_COMPLETED}
     types = [e.type for e in events if e.type not in phase]
@@ -65,9 +51,8 @@ def _check_causal_order(events: list[Event]) -> None:
 
 
 async def test_every_event_is_stored_in_order_when_the_task_completes(
-    tmp_path: Path, runtime: Runtime
+    tmp_path: Path, service: Service
 ) -> None:
-    service = Service(runtime)
     project = await service.create_project(
         feature_request="Explain paginate()",
         repositories=[RepoSpec(url=str(make_sample_repo(tmp_path)))],
@@ -83,13 +68,12 @@ async def test_every_event_is_stored_in_order_when_the_task_completes(
     _check_causal_order(events)
     assert sum(e.type == EventType.TOOL_RESULT for e in events) == 2 * TURNS + 1
     assert [e.seq for e in events] == sorted(e.seq for e in events)
-    logged = read_log(open_workspace(runtime.settings.home, project.id), task.id)
+    logged = read_log(open_workspace(service.runtime.settings.home, project.id), task.id)
     assert [r["seq"] for r in logged] == [e.seq for e in events]
 
 
-async def test_a_failed_event_write_is_raised_to_the_workflow(
-    tmp_path: Path, runtime: Runtime
-) -> None:
+async def test_a_failed_event_write_is_raised_to_the_workflow(service: Service) -> None:
+    runtime = service.runtime
     ws = Workspace(home=runtime.settings.home, project_id="no-such-project")
     sink = DurableSink(runtime, project_id="no-such-project", workflow_id="wf-1", ws=ws)
     event = NewEvent(type=EventType.MODEL_TEXT, task_id="wf-1", data={"text": "hello"})
