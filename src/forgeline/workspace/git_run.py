@@ -14,17 +14,15 @@ could define a filter driver, is Forgeline's own (see `git.clone`).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import functools
 import os
 import shlex
 import shutil
-import signal
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from forgeline.process import run_captured
 from forgeline.workspace.credentials import NETWORK_COMMANDS, git_auth, is_url, network_target
 from forgeline.workspace.git_errors import GitError, failure_detail
 from forgeline.workspace.repo import GitRepo
@@ -233,40 +231,17 @@ async def _execute(
     env: dict[str, str],
 ) -> tuple[int, str, str]:
     argv = ("git", *safety_options(), *args)
-    try:
-        proc = await asyncio.create_subprocess_exec(
-            *argv,
-            cwd=cwd,
-            env=env,
-            stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            start_new_session=True,
-        )
-    except FileNotFoundError:
-        raise GitError("git is not installed or not on PATH", command=tuple(args)) from None
     data = stdin.encode() if stdin is not None else None
     try:
-        out, err = await asyncio.wait_for(proc.communicate(data), timeout_s)
+        done = await run_captured(argv, cwd=cwd, env=env, timeout_s=timeout_s, stdin=data)
+    except FileNotFoundError:
+        raise GitError("git is not installed or not on PATH", command=tuple(args)) from None
     except TimeoutError:
-        await _kill(proc)
         raise GitError(
             f"git {subcommand(args)} timed out after {timeout_s:g}s",
             command=tuple(redact_url(arg) for arg in args),
         ) from None
-    except BaseException:
-        await _kill(proc)
-        raise
-    code = proc.returncode if proc.returncode is not None else -1
-    return code, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
-
-
-async def _kill(proc: asyncio.subprocess.Process) -> None:
-    if proc.returncode is None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
-    with contextlib.suppress(ProcessLookupError):
-        await asyncio.shield(proc.wait())
+    return done.code, done.stdout.decode("utf-8", "replace"), done.stderr.decode("utf-8", "replace")
 
 
 def subcommand(args: Sequence[str]) -> str:
