@@ -57,7 +57,16 @@ class PostgresWriter:
             UserError: The text cannot be stored (a NUL byte, invalid UTF-8).
             asyncpg.PostgresError: What the statement raised (nothing was written).
         """
-        return await finished(self._fetchrow(statement, args))
+        return await finished(self._run("fetchrow", statement, args))
+
+    async def fetch(self, statement: str, *args: object) -> list[Any]:
+        """Run one read in its own transaction; all its rows.
+
+        Raises:
+            asyncpg.PostgresError: What the statement raised.
+        """
+        rows: list[Any] = await finished(self._run("fetch", statement, args))
+        return rows
 
     async def close(self) -> None:
         """Close the pool (a later write opens another)."""
@@ -65,13 +74,13 @@ class PostgresWriter:
         if pool is not None:
             await pool.close()
 
-    async def _fetchrow(self, statement: str, args: tuple[object, ...]) -> Any:
+    async def _run(self, method: str, statement: str, args: tuple[object, ...]) -> Any:
         try:
             try:
-                return await (await self._get_pool()).fetchrow(statement, *args)
+                return await getattr(await self._get_pool(), method)(statement, *args)
             except _LOST:
                 await self._reset()  # the server dropped it, or restarted: once more
-            return await (await self._get_pool()).fetchrow(statement, *args)
+            return await getattr(await self._get_pool(), method)(statement, *args)
         except asyncpg.PostgresError as exc:
             if getattr(exc, "sqlstate", None) in BAD_TEXT_SQLSTATES:
                 raise bad_text() from None

@@ -249,6 +249,11 @@ async def pg_row(writer: PostgresWriter, sql: str, *params: Any) -> Any:
     return await writer.fetchrow(numbered(sql), *params)
 
 
+async def pg_rows(writer: PostgresWriter, sql: str, *params: Any) -> list[Any]:
+    """Every row of a read (`?` placeholders) in autocommit, on the writer's pool."""
+    return await writer.fetch(numbered(sql), *params)
+
+
 async def pg_insert_task(writer: PostgresWriter, values: Mapping[str, Any]) -> TaskRecord:
     """`create_task` on PostgreSQL: one `INSERT ... ON CONFLICT DO NOTHING` in autocommit;
     when it inserted nothing, whether the project is missing or the id taken."""

@@ -32,6 +32,7 @@ from forgeline.store.rawrows import (
     UpdateTask,
     pg_insert_task,
     pg_row,
+    pg_rows,
     pg_update_task,
     task_of,
 )
@@ -151,13 +152,16 @@ class TasksMixin(StoreCore):
 
     async def list_tasks(self, project_id: str, *, phase: str | None = None) -> list[TaskRecord]:
         """A project's tasks, oldest first, optionally of one phase."""
+        sql, params = (
+            (TASKS_OF, [project_id]) if phase is None else (TASKS_OF_PHASE, [project_id, phase])
+        )
         if self._is_sqlite:
-            sql, params = (
-                (TASKS_OF, [project_id]) if phase is None else (TASKS_OF_PHASE, [project_id, phase])
-            )
             rows = self._spend_reader.local_rows(sql + TASK_ORDER, params)
             if rows is not None:
                 return [task_of(row) for row in rows]
+        if self._pg_writer is not None:
+            found = await pg_rows(self._pg_writer, sql + TASK_ORDER, *params)
+            return [task_of(row) for row in found]
         query = select(*_COLUMNS).where(_TASKS.c.project_id == project_id)
         if phase is not None:
             query = query.where(_TASKS.c.phase == phase)
