@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from forgeline.agents.loader import (
     project_rules,
 )
 from forgeline.agents.repository import load_project_agents
+from forgeline.workspace.git import GitError
 
 
 def agent_file(
@@ -357,3 +359,20 @@ def test_build_system_prompt_leaves_out_empty_parts() -> None:
     assert build_system_prompt(defn, rules="", workspace_overview="  ") == (
         "You are the demo agent.\n"
     )
+
+
+async def test_a_base_commits_files_are_read_once_per_process(tmp_path: Path) -> None:
+    # A commit never changes, so a second task's start reads nothing from git again: with
+    # the repository's objects gone, the first commit's rules still come back, while a
+    # commit never read before fails as git does.
+    src = commit(tmp_path / "api", {"AGENTS.md": "Run make test.\n", "CLAUDE.md": "Type it.\n"})
+    first = await project_rules([src])
+    later = commit(tmp_path / "api", {"AGENTS.md": "Run tox.\n"})
+    assert await project_rules([later]) != first  # another commit: read afresh
+    for pack in (tmp_path / "api" / ".git" / "objects").iterdir():
+        if pack.name not in {"info", "pack"}:
+            shutil.rmtree(pack)
+    assert await project_rules([src]) == first
+    third = RepositorySource(name="api", path=src.path, base_sha="0" * 40)
+    with pytest.raises(GitError):
+        await project_rules([third])

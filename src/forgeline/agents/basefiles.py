@@ -5,22 +5,51 @@ files Forgeline itself acts on (`.forgeline/agents/*.md`, `AGENTS.md`, `CLAUDE.m
 read from the base commit instead, so nothing an agent writes during a run changes them.
 Reading git objects also means no symlink is ever followed: a symlink is a blob of mode
 120000 here, and is reported as such.
+
+A commit's tree and a blob never change (their ids are their content's hash), and every
+task of a project reads the same base commit's files when it starts, so what was read is
+remembered per git directory (`_Recent`): one `ls-tree` and one `cat-file` per file and
+process instead of per task.
 """
 
 from __future__ import annotations
 
+import collections
 import posixpath
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Final, Generic, TypeVar
 
 from forgeline.workspace import git
 from forgeline.workspace.repo import GitRepo
 
+K = TypeVar("K")
+V = TypeVar("V")
+
 _SHA: Final = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 _REGULAR_MODES: Final = ("100644", "100755")
 SYMLINK_MODE: Final = "120000"
+
+
+class _Recent(Generic[K, V]):
+    """The `size` most recently used values by key (an LRU memo for immutable git data)."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: collections.OrderedDict[K, V] = collections.OrderedDict()
+
+    def get(self, key: K) -> V | None:
+        value = self._items.get(key)
+        if value is not None:
+            self._items.move_to_end(key)
+        return value
+
+    def put(self, key: K, value: V) -> None:
+        self._items[key] = value
+        self._items.move_to_end(key)
+        while len(self._items) > self._size:
+            self._items.popitem(last=False)
 
 
 @dataclass(frozen=True)
@@ -77,6 +106,12 @@ class TreeEntry:
         return self.mode == SYMLINK_MODE
 
 
+MAX_REMEMBERED_BLOB = 1 << 20
+"""Largest blob (bytes) kept once read; the callers' own caps are far below it."""
+_TREES: _Recent[tuple[str, str, tuple[str, ...]], tuple[TreeEntry, ...]] = _Recent(256)
+_BLOBS: _Recent[tuple[str, str], str] = _Recent(256)
+
+
 def check_commit_id(sha: str) -> str:
     """Check that `sha` is a full commit id (a base commit is recorded as one).
 
@@ -95,10 +130,13 @@ async def tree_entries(repo: GitRepo, sha: str, paths: list[str]) -> list[TreeEn
     Raises:
         git.GitError: Git failed, e.g. the commit is not in the repository.
     """
-    result = await git.run(
-        "ls-tree", "-z", "-l", "--full-name", check_commit_id(sha), "--", *paths, repo=repo
-    )
-    return [_entry(item) for item in result.stdout.split("\0") if item]
+    key = (str(repo.git_dir), check_commit_id(sha), tuple(paths))
+    known = _TREES.get(key)
+    if known is None:
+        result = await git.run("ls-tree", "-z", "-l", "--full-name", sha, "--", *paths, repo=repo)
+        known = tuple(_entry(item) for item in result.stdout.split("\0") if item)
+        _TREES.put(key, known)
+    return list(known)
 
 
 def _entry(item: str) -> TreeEntry:
@@ -115,8 +153,13 @@ async def blob_text(repo: GitRepo, entry: TreeEntry) -> str:
     Raises:
         git.GitError: Git could not read it.
     """
-    result = await git.run("cat-file", "blob", entry.obj, repo=repo)
-    return result.stdout
+    key = (str(repo.git_dir), entry.obj)
+    known = _BLOBS.get(key)
+    if known is None:
+        known = (await git.run("cat-file", "blob", entry.obj, repo=repo)).stdout
+        if entry.size <= MAX_REMEMBERED_BLOB:
+            _BLOBS.put(key, known)
+    return known
 
 
 async def followed(repo: GitRepo, sha: str, entry: TreeEntry) -> TreeEntry | None:
