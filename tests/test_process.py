@@ -36,7 +36,8 @@ async def test_output_exit_code_and_no_thread_or_descriptor_left(tmp_path: Path)
     done = await run_captured([sys.executable, "-c", script], cwd=tmp_path, env=ENV, timeout_s=30)
     assert (done.code, len(done.stdout), len(done.stderr)) == (3, 300000, 200000)
     assert set(done.stdout) == {ord("o")} and set(done.stderr) == {ord("e")}
-    assert (_open_fds(), threading.active_count()) == (fds, threads)
+    # Nothing is left open or running (other tests' threads may only have ended since).
+    assert _open_fds() <= fds and threading.active_count() <= threads
 
 
 async def test_stdin_larger_than_a_pipe_reaches_the_child(tmp_path: Path) -> None:
@@ -65,7 +66,7 @@ async def test_missing_program_raises_file_not_found(tmp_path: Path) -> None:
     fds = _open_fds()
     with pytest.raises(FileNotFoundError):
         await run_captured(["no-such-program-xyz"], cwd=tmp_path, env=ENV, timeout_s=5)
-    assert _open_fds() == fds
+    assert _open_fds() <= fds
 
 
 async def test_timeout_kills_the_whole_group_and_reaps_it(tmp_path: Path) -> None:
@@ -81,7 +82,7 @@ async def test_timeout_kills_the_whole_group_and_reaps_it(tmp_path: Path) -> Non
             break
         await asyncio.sleep(0.05)
     assert not _alive(grandchild)
-    assert _open_fds() == fds
+    assert _open_fds() <= fds
 
 
 async def test_a_grandchild_holding_the_output_open_ends_at_the_timeout(tmp_path: Path) -> None:
