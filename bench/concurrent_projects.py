@@ -69,8 +69,6 @@ async def answer_questions(service: Any, project_id: str) -> None:
 
 async def run_project(service: Any, repo: Path, model: str, started: float) -> dict[str, Any]:
     """Create one project, run its pipeline to the end; when it finished and how."""
-    from dbos import DBOS
-
     from forgeline.console.demo import REQUEST
     from forgeline.workspace.layout import RepoSpec
 
@@ -80,8 +78,7 @@ async def run_project(service: Any, repo: Path, model: str, started: float) -> d
     answerer = asyncio.create_task(answer_questions(service, project.id))
     try:
         task = await service.start_pipeline(project.id, PHASES)
-        handle = await DBOS.retrieve_workflow_async(task.id)
-        await handle.get_result()
+        await service.wait(task.id)  # as `forgeline run` waits
         status = (await service.get_task(task.id)).status
     finally:
         answerer.cancel()

@@ -10,6 +10,7 @@ runs in-process in tests, without DBOS and without a database.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import time
 from collections.abc import Callable, Coroutine
@@ -25,8 +26,6 @@ from forgeline.store.engine import WalConnection
 
 log = logging.getLogger("forgeline.engine")
 
-# How often a finished child's result is polled until DBOS has recorded it.
-POLL_S = 0.1
 # DBOS's own poll interval: for children not awaited here, or cancelled or failed.
 CANCELLED_POLL_S = 1.0
 
@@ -161,39 +160,55 @@ async def start(workflow: Workflow, workflow_id: str, *args: object, awaited: bo
         workflow: The workflow function (declared in `orchestrator.workflows`).
         workflow_id: Its id (the task id).
         *args: Its arguments.
-        awaited: Whether this process will read its `result` (a parent and its child):
-            the result then comes from the child's asyncio task, not a database poll.
+        awaited: Whether a parent will read its `result` (a child): its handle is kept
+            until then. Otherwise the handle is kept while the workflow runs, for a
+            caller of `result` in this process (`forgeline run` waiting for its task).
     """
     with SetWorkflowID(workflow_id):
         handle: WorkflowHandleAsync[object] = await DBOS.start_workflow_async(workflow, *args)
-    if awaited:
-        _handles[workflow_id] = handle
+    task = getattr(handle, "task", None)
+    if not isinstance(task, asyncio.Future):
+        _handles.pop(workflow_id, None)  # an earlier run's task (before a pause)
+        return  # started earlier and running elsewhere or done: read from the database
+    _handles[workflow_id] = task
+    if not awaited:
+        task.add_done_callback(lambda _t: _handles.pop(workflow_id, None))
 
 
-# Handles of the workflows this process started, so a parent awaits its children's
-# asyncio tasks instead of polling the database for their results.
-_handles: dict[str, WorkflowHandleAsync[object]] = {}
+# The asyncio tasks of the workflows this process started, so whoever waits for one
+# (a parent for its child, the CLI for its task) awaits it instead of polling the database.
+_handles: dict[str, asyncio.Future[object]] = {}
 
 
 async def result(workflow_id: str, *, poll_s: float = CANCELLED_POLL_S) -> object:
     """A workflow's result, once it has one (at once when it ran in this process).
 
-    A cancelled or failed child is read after DBOS's usual poll interval: a pause
+    A parent waiting for its child records nothing in DBOS: a replay waits again and
+    reads the same result, so DBOS's "getStatus" and "getResult" steps (three system
+    database transactions and their thread hops per child) would only repeat it. A
+    cancelled or failed child is read after DBOS's usual poll interval: a pause
     cancels the children, then the parent, which must not see them first.
 
     Raises:
         NotFoundError: No workflow has this id.
     """
+    task = _handles.get(workflow_id)
+    if task is not None:
+        await asyncio.wait({task})
+        _handles.pop(workflow_id, None)
+        if not task.cancelled() and task.exception() is None:
+            return task.result()
+        await asyncio.sleep(CANCELLED_POLL_S)
+    # Outside the workflow's context, DBOS records no step for these calls.
+    unrecorded = contextvars.Context()
+    return await asyncio.create_task(_stored_result(workflow_id, poll_s), context=unrecorded)
+
+
+async def _stored_result(workflow_id: str, poll_s: float) -> object:
     try:
         stored: WorkflowHandleAsync[object] = await DBOS.retrieve_workflow_async(workflow_id)
     except DBOSNonExistentWorkflowError:
         raise NotFoundError(f"no workflow {workflow_id}") from None
-    task = getattr(_handles.pop(workflow_id, None), "task", None)
-    if isinstance(task, asyncio.Future):
-        await asyncio.wait({task})
-        if not task.cancelled() and task.exception() is None:
-            return await stored.get_result(polling_interval_sec=POLL_S)
-        await asyncio.sleep(CANCELLED_POLL_S)
     return await stored.get_result(polling_interval_sec=poll_s)
 
 
