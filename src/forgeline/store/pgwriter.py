@@ -41,6 +41,15 @@ def driver_dsn(url: URL) -> str:
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+async def _keep_session(_connection: asyncpg.Connection) -> None:
+    """What a connection returned to the pool needs beyond a rollback: nothing.
+
+    These statements leave no session state (no LISTEN, advisory lock, cursor or
+    SET), and asyncpg's default reset (`pg_advisory_unlock_all()`, `CLOSE ALL`,
+    `UNLISTEN *`, `RESET ALL`) was one more round trip after every statement.
+    """
+
+
 class PostgresWriter:
     """A small asyncpg pool for single-statement writes, in autocommit."""
 
@@ -94,7 +103,9 @@ class PostgresWriter:
             if self._pool is None or self._loop is not loop:
                 if self._pool is not None:
                     self._pool.terminate()  # of a loop that is gone: no waiting
-                self._pool = await asyncpg.create_pool(self._dsn, min_size=1, max_size=POOL_MAX)
+                self._pool = await asyncpg.create_pool(
+                    self._dsn, min_size=1, max_size=POOL_MAX, reset=_keep_session
+                )
                 self._loop = loop
         return self._pool
 
