@@ -24,6 +24,8 @@ def test_counts_only_new_messages_and_notices_replacements() -> None:
     counted.clear()
     assert tally.total(messages) == sum(message_tokens(m) for m in messages)
     assert counted == ["cleared", messages[3].text, messages[4].text, "new"]
+    messages[1] = messages[1].model_copy()  # an equal copy counts the same
+    assert tally.total(messages) == sum(message_tokens(m) for m in messages)
     shorter = [messages[0], Message(role="user", text="summary")]  # a compaction
     assert tally.total(shorter) == sum(message_tokens(m) for m in shorter)
     assert tally.total([]) == 0

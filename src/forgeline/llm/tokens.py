@@ -142,11 +142,14 @@ class IncrementalSum:
 
 
 def _common_prefix(seen: list[Message], messages: Sequence[Message], start: int) -> int:
-    """How many of `seen` are the very same objects as `messages[start:]`, from the start."""
-    rest = messages[start:] if start else messages
-    if len(rest) >= len(seen) and not any(map(operator.is_not, seen, rest)):
-        return len(seen)  # the usual case: nothing changed, maybe messages were added
-    flags = list(map(operator.is_, seen, rest))
+    """How many of `seen` are (the very same objects as) `messages[start:]`, from the start."""
+    prefix = list(messages[start : start + len(seen)])
+    # The usual case: nothing changed, maybe messages were added. A list comparison
+    # checks identity first, element by element in C, so the unchanged prefix costs
+    # no `__eq__` (an equal copy in place of a message counts the same anyway).
+    if prefix == seen:
+        return len(seen)
+    flags = list(map(operator.is_, seen, prefix))
     try:
         return flags.index(False)
     except ValueError:
