@@ -9,7 +9,10 @@ N-project run are separate child processes of this script with the same setup, s
 their peak RSS (VmHWM) and CPU time are measured cleanly.
 
 Usage: .venv/bin/python bench/concurrent_projects.py [--quick] [--projects N]
-       [--db sqlite|postgres] [--delay S]
+       [--db sqlite|postgres] [--delay S] [--rounds R]
+
+With `--rounds R`, R pairs (a 1-project run, then the N-project run) run one after
+another and the median ratio is reported: runs of one build spread by about 0.15x.
 """
 
 from __future__ import annotations
@@ -214,6 +217,9 @@ def main() -> None:
     parser.add_argument("--projects", type=int, default=None)
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--delay", type=float, default=1.0, help="seconds per model call")
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="interleaved 1-project/N-project pairs (median)"
+    )
     parser.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--home", type=Path, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--database-url", default=None, help=argparse.SUPPRESS)
@@ -222,15 +228,44 @@ def main() -> None:
         asyncio.run(child(args.child, args.home, args.database_url, args.delay))
         return
     projects = args.projects or (5 if args.quick else 20)
+    pairs = []
     with tempfile.TemporaryDirectory(prefix="forgeline-bench-") as base:
-        one = run_child(1, Path(base), args.db, args.delay)
-        many = run_child(projects, Path(base), args.db, args.delay)
-    body = summarise(one, many, args.db, args.delay)
+        for _ in range(args.rounds):
+            one = run_child(1, Path(base), args.db, args.delay)
+            pairs.append((one, run_child(projects, Path(base), args.db, args.delay)))
+    body = summarise(*median_pair(pairs), args.db, args.delay)
+    if len(pairs) > 1:
+        body += "\n\n" + rounds_line(pairs)
     print(body)
     write_section(
         f"concurrent_projects-{args.db}",
         f"concurrent_projects ({args.db}): {projects} projects in one process",
         body,
+    )
+
+
+def ratio(pair: tuple[dict[str, Any], dict[str, Any]]) -> float:
+    """The N-project run's wall time over the 1-project run's just before it."""
+    one, many = pair
+    return float(many["wall_s"]) / float(one["wall_s"])
+
+
+def median_pair(
+    pairs: list[tuple[dict[str, Any], dict[str, Any]]],
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The pair with the median ratio (the lower middle one of an even count)."""
+    ordered = sorted(pairs, key=ratio)
+    return ordered[(len(ordered) - 1) // 2]
+
+
+def rounds_line(pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> str:
+    """Every round's ratio, in the order they ran (the table shows the median round)."""
+    each = ", ".join(f"{ratio(p):.2f}x" for p in pairs)
+    cpu = ", ".join(f"{p[1]['cpu_s']:.1f}" for p in pairs)
+    return (
+        f"{len(pairs)} rounds, each a 1-project run then the {pairs[0][1]['projects']}-project "
+        f"run; the table is the median round. Ratios: {each} (median "
+        f"**{ratio(median_pair(pairs)):.2f}x**); process CPU of the many-project runs: {cpu} s."
     )
 
 
