@@ -169,6 +169,7 @@ async def test_worktree_add_and_remove(make_repo: MakeRepo, tmp_path: Path) -> N
     (tree / "scratch.txt").write_text("left behind by a test run\n")
     await git.worktree_remove(R(repo), tree)
     assert not tree.exists()
+    assert not linked.git_dir.exists()  # git's administrative directory is gone too
     listing = sh_git(repo, "worktree", "list", "--porcelain")
     assert str(tree) not in listing
     with pytest.raises(GitError, match="already exists"):
@@ -184,6 +185,7 @@ async def test_worktree_remove_after_directory_vanished(
     shutil.rmtree(tree)
     await git.worktree_remove(R(repo), tree)
     assert str(tree) not in sh_git(repo, "worktree", "list", "--porcelain")
+    await git.worktree_remove(R(repo), tree)  # already forgotten: git's prune, no error
 
 
 async def test_revisions_that_look_like_options_are_refused(

@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import fcntl
 import os
+import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -93,17 +94,32 @@ async def worktree_add(repo: GitRepo, path: Path, commit: str) -> GitRepo:
 async def worktree_remove(repo: GitRepo, path: Path) -> None:
     """Remove a work tree added by `worktree_add` (local changes are discarded).
 
-    The files are deleted without running git in them, then git forgets the worktree.
+    The files are deleted without running git in them. Then git's administrative
+    directory for it (found from git's records, as after an add) is deleted, which is
+    all `git worktree prune` would do for this worktree, without starting git while
+    the lock is held; when git's records name none, `git worktree prune` runs.
     """
     remove_path(path)
     async with _lock(repo.git_dir):
-        await run("worktree", "prune", repo=repo)
+        admin = _recorded_admin_dir(repo, path)
+        if admin is None:
+            await run("worktree", "prune", repo=repo)
+        else:
+            shutil.rmtree(admin)
 
 
 def _admin_dir(repo: GitRepo, path: Path) -> Path:
+    admin = _recorded_admin_dir(repo, path)
+    if admin is None:
+        raise GitError(f"git did not record the worktree {path}")
+    return admin
+
+
+def _recorded_admin_dir(repo: GitRepo, path: Path) -> Path | None:
+    """The `worktrees/<id>` directory whose `gitdir` names `path`'s `.git` (None: none)."""
     wanted = (path / ".git").resolve()
     for gitdir_file in sorted((repo.git_dir / "worktrees").glob("*/gitdir")):
         recorded = gitdir_file.read_text(encoding="utf-8", errors="replace").strip()
         if Path(recorded).resolve() == wanted:
             return gitdir_file.parent
-    raise GitError(f"git did not record the worktree {path}")
+    return None
