@@ -102,10 +102,18 @@ async def worktree_remove(repo: GitRepo, path: Path) -> None:
     remove_path(path)
     async with _lock(repo.git_dir):
         admin = _recorded_admin_dir(repo, path)
-        if admin is None:
-            await run("worktree", "prune", repo=repo)
-        else:
-            shutil.rmtree(admin)
+        if admin is not None and _removed(admin):
+            return
+        await run("worktree", "prune", repo=repo)
+
+
+def _removed(directory: Path) -> bool:
+    """Delete `directory`; False when it cannot be (git's prune then says why, if it fails too)."""
+    try:
+        shutil.rmtree(directory)
+    except OSError:
+        return False
+    return True
 
 
 def _admin_dir(repo: GitRepo, path: Path) -> Path:
