@@ -143,7 +143,9 @@ class IncrementalSum:
 
 def _common_prefix(seen: list[Message], messages: Sequence[Message], start: int) -> int:
     """How many of `seen` are (the very same objects as) `messages[start:]`, from the start."""
-    prefix = list(messages[start : start + len(seen)])
+    prefix = messages[start : start + len(seen)]
+    if not isinstance(prefix, list):  # a list's slice is already a list: no second copy
+        prefix = list(prefix)
     # The usual case: nothing changed, maybe messages were added. A list comparison
     # checks identity first, element by element in C, so the unchanged prefix costs
     # no `__eq__` (an equal copy in place of a message counts the same anyway).
