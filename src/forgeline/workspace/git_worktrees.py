@@ -18,7 +18,6 @@ import asyncio
 import contextlib
 import fcntl
 import os
-import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -102,18 +101,11 @@ async def worktree_remove(repo: GitRepo, path: Path) -> None:
     remove_path(path)
     async with _lock(repo.git_dir):
         admin = _recorded_admin_dir(repo, path)
-        if admin is not None and _removed(admin):
-            return
-        await run("worktree", "prune", repo=repo)
-
-
-def _removed(directory: Path) -> bool:
-    """Delete `directory`; False when it cannot be (git's prune then says why, if it fails too)."""
-    try:
-        shutil.rmtree(directory)
-    except OSError:
-        return False
-    return True
+        if admin is not None:
+            remove_path(admin)
+            if not admin.exists():
+                return
+        await run("worktree", "prune", repo=repo)  # says why, if it cannot remove it either
 
 
 def _admin_dir(repo: GitRepo, path: Path) -> Path:
